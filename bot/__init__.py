@@ -1,0 +1,1 @@
+"""incident-twitter-bot: relay Atlassian Statuspage incident updates to X."""

@@ -1,0 +1,64 @@
+"""Wire the handler from the environment: configuration once, collaborators passed in."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from bot import logs
+from bot.allowlist import Allowlist
+from bot.config import Config, ConfigError
+from bot.handler import Handler
+from bot.secret_store import SecretStore
+from bot.tweet import TemplateError, check_template
+from bot.x_client import XClient
+
+log = logging.getLogger(__name__)
+
+
+def build_handler(env: Mapping[str, str]) -> Handler:
+    """Raise ConfigError, with what to fix, rather than start misconfigured."""
+    logs.configure()
+    config = Config.from_env(env)
+    try:
+        check_template(config.tweet_template)
+    except TemplateError as exc:
+        raise ConfigError(f"TWEET_TEMPLATE leaves no room for a valid tweet: {exc}") from None
+    if config.sentry_dsn:
+        _init_sentry(config.sentry_dsn)
+    secrets = SecretStore(project=config.project)
+    allowlist = Allowlist(
+        url=config.ip_ranges_url,
+        ttl_seconds=config.ip_ranges_ttl_seconds,
+        snapshot=config.ip_ranges_snapshot,
+        extra_cidrs=config.extra_allowed_cidrs,
+    )
+    x = XClient(lambda refresh: tuple(secrets.get(config.credential_names, refresh=refresh)))
+    log.info(
+        "incident-twitter-bot started",
+        extra={
+            "json_fields": {
+                "page_id": config.page_id,
+                "dry_run": config.dry_run,
+                "trusted_proxy_hops": config.trusted_proxy_hops,
+                "webhook_token": bool(config.webhook_token_secret),
+                "post_component_updates": config.post_component_updates,
+            }
+        },
+    )
+    return Handler(config, allowlist, secrets, x)
+
+
+def _init_sentry(dsn: str) -> None:
+    import sentry_sdk
+    from sentry_sdk.integrations.gcp import GcpIntegration
+
+    # Only the integrations named here and the defaults (logging among them, which turns
+    # ERROR log lines into events): no auto-enabled web integration that would send the
+    # request URL, and with it the ?token=, to Sentry.
+    sentry_sdk.init(
+        dsn=dsn,
+        integrations=[GcpIntegration()],
+        auto_enabling_integrations=False,
+        send_default_pii=False,
+    )

@@ -1,0 +1,147 @@
+"""All settings, read once from the environment into one typed, immutable object."""
+
+from __future__ import annotations
+
+import ipaddress
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+DEFAULT_IP_RANGES_URL = "https://ip-ranges.atlassian.com/"
+DEFAULT_SECRET_PREFIX = "getsentryhelp_twitter_"  # noqa: S105 - a name, not a value
+# Deployed beside the code; written by `make snapshot` (scripts/snapshot_ip_ranges.py).
+DEFAULT_SNAPSHOT_PATH = Path(__file__).with_name("ip_ranges_snapshot.json")
+TEMPLATE_FIELDS = frozenset({"status", "name", "body", "url"})
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the function must not start."""
+
+
+@dataclass(frozen=True)
+class Config:
+    page_id: str
+    page_url: str | None = None
+    post_component_updates: bool = False
+    dry_run: bool = False
+    trusted_proxy_hops: int = 1
+    ip_ranges_url: str = DEFAULT_IP_RANGES_URL
+    ip_ranges_ttl_seconds: int = 3600
+    ip_ranges_snapshot: Path = DEFAULT_SNAPSHOT_PATH
+    extra_allowed_cidrs: tuple[str, ...] = ()
+    webhook_token_secret: str | None = None
+    secret_prefix: str = DEFAULT_SECRET_PREFIX
+    project: str | None = None
+    tweet_template: str | None = None
+    sentry_dsn: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Config:
+        """Build the config, or raise ConfigError naming the variable to fix."""
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        page_id = get("STATUSPAGE_PAGE_ID")
+        if not page_id:
+            raise ConfigError(
+                "STATUSPAGE_PAGE_ID is not set: set it to your Statuspage page id "
+                "(manage.statuspage.io/pages/<PAGE_ID>/...); the function will not "
+                "start without it, because it could not tell our page's webhooks from others'."
+            )
+        config = cls(
+            page_id=page_id,
+            page_url=get("STATUSPAGE_URL"),
+            post_component_updates=_bool(env, "POST_COMPONENT_UPDATES", False),
+            dry_run=_bool(env, "DRY_RUN", False),
+            trusted_proxy_hops=_int(env, "TRUSTED_PROXY_HOPS", 1, minimum=1),
+            ip_ranges_url=get("ATLASSIAN_IP_RANGES_URL") or DEFAULT_IP_RANGES_URL,
+            ip_ranges_ttl_seconds=_int(env, "IP_RANGES_TTL_SECONDS", 3600, minimum=1),
+            ip_ranges_snapshot=Path(get("IP_RANGES_SNAPSHOT") or DEFAULT_SNAPSHOT_PATH),
+            extra_allowed_cidrs=_cidrs(env.get("EXTRA_ALLOWED_CIDRS", "")),
+            webhook_token_secret=get("WEBHOOK_TOKEN_SECRET"),
+            secret_prefix=env.get("SECRET_PREFIX", DEFAULT_SECRET_PREFIX).strip(),
+            project=get("GOOGLE_CLOUD_PROJECT"),
+            tweet_template=get("TWEET_TEMPLATE"),
+            sentry_dsn=get("SENTRY_DSN"),
+        )
+        config._check()
+        return config
+
+    def _check(self) -> None:
+        if not _is_http_url(self.ip_ranges_url):
+            raise ConfigError("ATLASSIAN_IP_RANGES_URL must be an http(s) URL.")
+        if self.post_component_updates and not (self.page_url and _is_http_url(self.page_url)):
+            raise ConfigError(
+                "POST_COMPONENT_UPDATES=true needs STATUSPAGE_URL, the public status "
+                "page's http(s) URL, for the link in component tweets."
+            )
+        if self.tweet_template is not None:
+            try:
+                names = {f for _, f, _, _ in string.Formatter().parse(self.tweet_template) if f}
+            except ValueError as exc:
+                raise ConfigError(f"TWEET_TEMPLATE is not a valid format string: {exc}") from None
+            unknown = names - TEMPLATE_FIELDS
+            if unknown:
+                raise ConfigError(
+                    f"TWEET_TEMPLATE uses unknown field(s) {sorted(unknown)}; "
+                    f"allowed: {sorted(TEMPLATE_FIELDS)}."
+                )
+            if "url" not in names:
+                raise ConfigError("TWEET_TEMPLATE must contain {url}, the link to the incident.")
+
+    @property
+    def credential_names(self) -> tuple[str, str, str, str]:
+        """The four Secret Manager secret ids that hold the X app's OAuth 1.0a credentials."""
+        p = self.secret_prefix
+        return (
+            f"{p}consumer_key",
+            f"{p}consumer_secret",
+            f"{p}access_token",
+            f"{p}access_token_secret",
+        )
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean; use true or false.")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not an integer.") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}.")
+    return value
+
+
+def _cidrs(raw: str) -> tuple[str, ...]:
+    cidrs = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for cidr in cidrs:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise ConfigError(f"EXTRA_ALLOWED_CIDRS: {cidr!r} is not a CIDR range.") from None
+    return cidrs
+
+
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)

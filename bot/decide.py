@@ -1,0 +1,60 @@
+"""The pure core: a webhook body in, a decision out (post this text, or ignore, and why)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from bot.config import Config
+from bot.payload import ComponentChange, Ignored, parse_payload
+from bot.tweet import format_tweet
+
+MAX_BODY_BYTES = 1 << 20  # 1 MiB: far above any real Statuspage payload
+
+
+@dataclass(frozen=True)
+class Post:
+    text: str
+    weighted_length: int
+    kind: str  # incident | component
+    incident_id: str | None
+    update_id: str
+
+
+@dataclass(frozen=True)
+class Ignore:
+    reason: str
+
+
+def decide(raw: bytes, config: Config) -> Post | Ignore:
+    """Validate the body for our page and format its newest update as a tweet."""
+    if len(raw) > MAX_BODY_BYTES:
+        return Ignore("body is over 1 MiB")
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return Ignore("body is not JSON")
+    try:
+        event = parse_payload(data, config.page_id)
+    except Ignored as exc:
+        return Ignore(exc.reason)
+    if isinstance(event, ComponentChange):
+        if not config.post_component_updates or not config.page_url:
+            return Ignore("component update (POST_COMPONENT_UPDATES is off)")
+        tweet = format_tweet(
+            status=event.new_status,
+            body=event.component_name,
+            name=event.component_name,
+            url=config.page_url,
+            template=config.tweet_template,
+        )
+        return Post(tweet.text, tweet.weighted_length, "component", None, event.id)
+    update = event.latest_update()
+    tweet = format_tweet(
+        status=update.status,
+        body=update.body,
+        name=event.name,
+        url=event.shortlink,
+        template=config.tweet_template,
+    )
+    return Post(tweet.text, tweet.weighted_length, "incident", event.id, update.id)

@@ -1,0 +1,99 @@
+"""Cloud Logging structured logs: one JSON object per line on stdout.
+
+Fields go in `extra={"json_fields": {...}}`, the convention of google-cloud-logging's
+StructuredLogHandler. Every line passes through a redactor that knows the secret values
+this instance has loaded, as a last guard against a secret reaching the logs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import logging
+import sys
+import threading
+from collections.abc import Iterator
+
+TRACE_KEY = "logging.googleapis.com/trace"
+_trace: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace", default=None)
+
+
+class Redactor:
+    """Replaces known secret values, raw or JSON-escaped, with a marker."""
+
+    MARK = "[redacted]"
+
+    def __init__(self) -> None:
+        self._values: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, value: str) -> None:
+        if len(value) >= 4:  # shorter strings would redact ordinary words
+            with self._lock:
+                self._values |= {value, json.dumps(value, ensure_ascii=False)[1:-1]}
+
+    def __call__(self, text: str) -> str:
+        for value in self._values:
+            if value in text:
+                text = text.replace(value, self.MARK)
+        return text
+
+
+REDACTOR = Redactor()
+
+
+class CloudLoggingFormatter(logging.Formatter):
+    def __init__(self, redactor: Redactor = REDACTOR) -> None:
+        super().__init__()
+        self._redact = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.exc_info:
+            # In the message, a traceback is what Error Reporting groups errors by.
+            message = f"{message}\n{self.formatException(record.exc_info)}"
+        entry = {"severity": record.levelname, "message": message, "logger": record.name}
+        entry.update(getattr(record, "json_fields", None) or {})
+        trace = _trace.get()
+        if trace:
+            entry[TRACE_KEY] = trace
+        return self._redact(json.dumps(entry, default=str, ensure_ascii=False))
+
+
+class _StdoutHandler(logging.Handler):
+    """Writes to whatever sys.stdout is at the time, so redirection (and pytest) sees it."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+        except Exception:
+            self.handleError(record)
+
+
+def configure(logger_name: str = "bot") -> None:
+    """Send this package's logs to stdout as JSON, once per process."""
+    logger = logging.getLogger(logger_name)
+    if not any(isinstance(h, _StdoutHandler) for h in logger.handlers):
+        handler = _StdoutHandler()
+        handler.setFormatter(CloudLoggingFormatter())
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+@contextlib.contextmanager
+def trace_context(header: str | None, project: str | None) -> Iterator[None]:
+    """Tag this request's log lines with its Cloud Trace id, so they group in the console."""
+    trace = None
+    if header and project:
+        trace_id = header.split("/", 1)[0].strip()
+        if trace_id:
+            trace = f"projects/{project}/traces/{trace_id}"
+    token = _trace.set(trace)
+    try:
+        yield
+    finally:
+        _trace.reset(token)

@@ -1,0 +1,139 @@
+"""Parse and validate a Statuspage webhook payload into typed values.
+
+Pure: no I/O. Anything malformed raises `Ignored` naming the field, so the shell can
+answer `ignored` instead of crashing on a KeyError.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+
+class Ignored(Exception):  # noqa: N818 - it is an outcome, not an error
+    """The payload is not something we post; `reason` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class IncidentUpdate:
+    id: str
+    body: str
+    status: str
+    created_at: datetime
+    display_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Incident:
+    id: str
+    name: str
+    shortlink: str
+    status: str
+    updates: tuple[IncidentUpdate, ...]
+
+    def latest_update(self) -> IncidentUpdate:
+        """The newest update by created_at, then display_at; list order is not relied on."""
+        floor = datetime.min.replace(tzinfo=UTC)
+        return max(self.updates, key=lambda u: (u.created_at, u.display_at or floor))
+
+
+@dataclass(frozen=True)
+class ComponentChange:
+    id: str
+    component_name: str
+    new_status: str
+
+
+def parse_payload(data: Any, page_id: str) -> Incident | ComponentChange:
+    """Validate a decoded JSON body for our page; raise Ignored with the reason otherwise."""
+    if not isinstance(data, dict):
+        raise Ignored("body is not a JSON object")
+    page = data.get("page")
+    got_page = page.get("id") if isinstance(page, dict) else None
+    if not isinstance(got_page, str) or not got_page:
+        raise Ignored("missing or invalid field: page.id")
+    if got_page != page_id:
+        raise Ignored(f"page.id {got_page!r} is not this function's page")
+    if "incident" in data:
+        return _incident(data["incident"])
+    if "component_update" in data or "component" in data:
+        return _component(data.get("component_update"), data.get("component"))
+    raise Ignored("payload has neither an incident nor a component update")
+
+
+def _incident(raw: Any) -> Incident:
+    if not isinstance(raw, dict):
+        raise Ignored("missing or invalid field: incident")
+    shortlink = _text(raw, "shortlink", "incident")
+    parts = urlsplit(shortlink)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in shortlink):
+        raise Ignored("missing or invalid field: incident.shortlink (not an http(s) URL)")
+    updates = raw.get("incident_updates")
+    if not isinstance(updates, list) or not updates:
+        raise Ignored("missing or invalid field: incident.incident_updates (not a non-empty list)")
+    name = raw.get("name")
+    return Incident(
+        id=_text(raw, "id", "incident"),
+        name=name if isinstance(name, str) else "",
+        shortlink=shortlink,
+        status=_text(raw, "status", "incident"),
+        updates=tuple(_update(u, f"incident.incident_updates[{i}]") for i, u in enumerate(updates)),
+    )
+
+
+def _update(raw: Any, where: str) -> IncidentUpdate:
+    if not isinstance(raw, dict):
+        raise Ignored(f"missing or invalid field: {where} (not an object)")
+    body = raw.get("body")
+    if not isinstance(body, str):
+        raise Ignored(f"missing or invalid field: {where}.body")
+    display_at = raw.get("display_at")
+    return IncidentUpdate(
+        id=_text(raw, "id", where),
+        body=body,
+        status=_text(raw, "status", where),
+        created_at=_time(raw.get("created_at"), f"{where}.created_at"),
+        # display_at only breaks ties, so a bad one is dropped rather than rejecting the update.
+        display_at=_parse_time(display_at) if isinstance(display_at, str) else None,
+    )
+
+
+def _component(update: Any, component: Any) -> ComponentChange:
+    if not isinstance(update, dict):
+        raise Ignored("missing or invalid field: component_update")
+    if not isinstance(component, dict):
+        raise Ignored("missing or invalid field: component")
+    return ComponentChange(
+        id=_text(update, "id", "component_update"),
+        component_name=_text(component, "name", "component"),
+        new_status=_text(update, "new_status", "component_update"),
+    )
+
+
+def _text(obj: dict, key: str, where: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise Ignored(f"missing or invalid field: {where}.{key}")
+    return value.strip()
+
+
+def _time(value: Any, where: str) -> datetime:
+    parsed = _parse_time(value) if isinstance(value, str) else None
+    if parsed is None:
+        raise Ignored(f"missing or invalid field: {where} (not an ISO 8601 time)")
+    return parsed
+
+
+def _parse_time(value: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    # Statuspage sends offsets; a naive time is taken as UTC so that all compare.
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

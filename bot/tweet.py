@@ -1,0 +1,176 @@
+"""Format an update as a tweet that X accepts, measured by X's own twitter-text rules.
+
+Pure: no I/O. Only the body (or, failing that, the incident name) is ever shortened;
+the status prefix and the link stay whole.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from twitter_text import parse_tweet
+from twitter_text.config import config as _twitter_text_config
+
+DEFAULT_TEMPLATE = "[status] {status}: {body} {url}"
+MAX_WEIGHT = 280
+ELLIPSIS = "…"
+# A cut looks back this many characters for a space before it cuts mid-word.
+WORD_WINDOW = 30
+# No body beyond this many characters can fit, so longer ones are not measured in full.
+SCAN_LIMIT = 4 * MAX_WEIGHT
+# Characters X treats as invalid in a tweet (twitter-text's has_invalid_characters).
+_INVALID = dict.fromkeys(map(ord, "\ufffe\ufeff\uffff"))
+_OPTIONS = _twitter_text_config["defaults"]
+
+
+class TemplateError(ValueError):
+    """The template leaves no room for a valid tweet."""
+
+
+@dataclass(frozen=True)
+class Tweet:
+    text: str
+    weighted_length: int
+    shortened: bool
+
+
+def humanize(status: str) -> str:
+    """`in_progress` -> `In progress`: Statuspage's snake_case statuses as people write them."""
+    return status.replace("_", " ").strip().capitalize()
+
+
+def clean(text: str) -> str:
+    """NFC, no characters X rejects, no trailing spaces, at most one blank line in a row."""
+    text = unicodedata.normalize("NFC", text).translate(_INVALID)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = re.sub(r"[ \t]+", " ", text)
+    text = "\n".join(line.strip() for line in text.split("\n"))
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def weight(text: str) -> int:
+    """X's weighted length: URLs count 23, CJK and emoji 2, most else 1."""
+    return parse_tweet(text).weightedLength
+
+
+def is_valid(text: str) -> bool:
+    return parse_tweet(text).valid
+
+
+def format_tweet(*, status: str, body: str, url: str, name: str = "", template: str | None = None) -> Tweet:
+    """Render the template; if the result is too long for X, shorten the body, then the name."""
+    template = template or DEFAULT_TEMPLATE
+    status, body, name = humanize(status), clean(body), clean(name)
+
+    def render(body_: str, name_: str) -> str:
+        text = template.format(status=status, name=name_, body=body_, url=url)
+        # An empty field must not leave a double space behind.
+        return re.sub(r" {2,}", " ", text).strip()
+
+    text = render(body, name)
+    if is_valid(text):
+        return Tweet(text, weight(text), shortened=False)
+    room = MAX_WEIGHT - weight(render(ELLIPSIS, name))
+    if room < 0 and "{name}" in template:
+        name = _shorten(name, MAX_WEIGHT - weight(render("", ELLIPSIS)))
+        room = MAX_WEIGHT - weight(render(ELLIPSIS, name))
+    text = render(_shorten(body, room), name)
+    if not is_valid(text):
+        raise TemplateError(f"no valid tweet fits TWEET_TEMPLATE {template!r}")
+    return Tweet(text, weight(text), shortened=True)
+
+
+def check_template(template: str | None) -> None:
+    """Fail at start-up, not at the first incident, if a template can never fit.
+
+    Raises TemplateError when even a shortened body and name leave no valid tweet.
+    """
+    format_tweet(
+        status="in_progress",
+        body="x" * MAX_WEIGHT,
+        name="x" * MAX_WEIGHT,
+        url="https://stspg.io/xxxxxxxxxxxx",
+        template=template,
+    )
+
+
+def _shorten(value: str, room: int) -> str:
+    """The longest prefix of `value`, cut cleanly and ending in `…`, whose weight fits `room`.
+
+    twitter-text reports where the text stops fitting and never ends that range inside a
+    URL or an emoji sequence; the cut is then moved back to a word boundary if one is near,
+    and off any combining mark, so no character or grapheme is split.
+    """
+    if room <= 0 or not value:
+        return ""
+    scan = value[:SCAN_LIMIT]
+    fits = parse_tweet(scan, dict(_OPTIONS, max_weighted_tweet_length=room))
+    cut = _code_points(scan, fits.validRangeEnd + 1)
+    while cut > 0:
+        candidate = _at_word(scan, cut)
+        shortened = scan[:candidate].rstrip() + ELLIPSIS
+        if weight(shortened) <= room:
+            return shortened
+        cut = _step_back(scan, cut)
+    return ""
+
+
+def _code_points(text: str, utf16_units: int) -> int:
+    """Convert twitter-text's UTF-16 offset into a Python string index."""
+    units = 0
+    for index, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > utf16_units:
+            return index
+    return len(text)
+
+
+def _at_word(text: str, cut: int) -> int:
+    """Move the cut back to the last space within WORD_WINDOW, so words stay whole."""
+    if cut >= len(text) or text[cut].isspace():
+        return cut
+    for index in range(cut - 1, max(cut - WORD_WINDOW, 0) - 1, -1):
+        if text[index].isspace():
+            return index
+    return _safe(text, cut)
+
+
+def _step_back(text: str, cut: int) -> int:
+    return _safe(text, cut - 1)
+
+
+def _safe(text: str, cut: int) -> int:
+    """Move the cut back until it does not fall inside a grapheme."""
+    while 0 < cut < len(text) and _inside_grapheme(text, cut):
+        cut -= 1
+    return max(cut, 0)
+
+
+def _inside_grapheme(text: str, cut: int) -> bool:
+    before, after = text[cut - 1], text[cut]
+    if before == "\u200d" or _attaches(after):
+        return True
+    if _regional(before) and _regional(after):
+        # Flags are pairs of regional indicators: an odd run before the cut splits one.
+        run = 0
+        while run < cut and _regional(text[cut - 1 - run]):
+            run += 1
+        return run % 2 == 1
+    return False
+
+
+def _attaches(char: str) -> bool:
+    """Characters that belong to the one before: marks, joiners, selectors, skin tones, tags."""
+    code = ord(char)
+    return (
+        unicodedata.category(char) in ("Mn", "Mc", "Me")
+        or char in "\u200d\ufe0e\ufe0f"
+        or 0x1F3FB <= code <= 0x1F3FF
+        or 0xE0020 <= code <= 0xE007F
+    )
+
+
+def _regional(char: str) -> bool:
+    return 0x1F1E6 <= ord(char) <= 0x1F1FF

@@ -1,0 +1,188 @@
+"""Post a tweet through X's v2 API (tweepy, OAuth 1.0a user context) and classify the answer."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+
+from bot.secret_store import SecretError
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+# All attempts and the waits between them fit in this budget; Statuspage waits 30 s.
+TOTAL_BUDGET_SECONDS = 10.0
+ATTEMPT_TIMEOUT_SECONDS = 4.0
+BACKOFF_SECONDS = (0.5, 1.0)
+RATE_LIMIT_HEADERS = (
+    "x-rate-limit-limit",
+    "x-rate-limit-remaining",
+    "x-rate-limit-reset",
+    "x-user-limit-24hour-limit",
+    "x-user-limit-24hour-remaining",
+    "x-user-limit-24hour-reset",
+)
+
+Credentials = tuple[str, str, str, str]
+# Called with refresh=True after a 401, to re-read rotated credentials.
+CredentialSource = Callable[[bool], Credentials]
+
+
+@dataclass(frozen=True)
+class PostOutcome:
+    result: str  # posted | duplicate | rate_limited | failed
+    reason: str
+    tweet_id: str | None = None
+    attempts: int = 0
+
+
+class XClient:
+    def __init__(
+        self,
+        credentials: CredentialSource,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._credentials = credentials
+        self._sleep = sleep
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._client: Any = None
+        self._client_credentials: Credentials | None = None
+
+    def post(self, text: str) -> PostOutcome:
+        """Create the tweet; never raises for anything X or the network does."""
+        import tweepy  # deferred: a dry run never posts
+
+        deadline = self._clock() + TOTAL_BUDGET_SECONDS
+        reauthenticated = refresh = False
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                client = self._tweepy_client(refresh=refresh)
+                refresh = False
+                timeout = max(0.5, min(ATTEMPT_TIMEOUT_SECONDS, deadline - self._clock()))
+                client.session.timeout_local.value = timeout
+                response = client.create_tweet(text=text, user_auth=True)
+                tweet_id = str(response.data["id"])
+                return PostOutcome("posted", "tweet created", tweet_id, attempt)
+            except tweepy.Unauthorized:
+                if reauthenticated:
+                    return self._failed(
+                        "X rejected the credentials twice (401): regenerate the access token "
+                        "and secret in the X developer portal and add them as new secret versions",
+                        attempt,
+                    )
+                log.warning("X answered 401; re-reading the credentials from Secret Manager once")
+                reauthenticated = refresh = True
+                continue
+            except SecretError as exc:
+                return self._failed(str(exc), attempt)
+            except tweepy.TooManyRequests as exc:
+                return self._rate_limited(exc.response, attempt)
+            except tweepy.Forbidden as exc:
+                if "duplicate content" in str(exc).lower():
+                    return PostOutcome("duplicate", "X rejected the text as a duplicate", None, attempt)
+                return self._failed(
+                    "X refused the post (403): check that the app's permission is 'Read and "
+                    "write', then regenerate the access token and secret and update the secrets",
+                    attempt,
+                    detail=str(exc),
+                )
+            except tweepy.TwitterServerError as exc:
+                error: Exception = exc
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                error = exc
+            except tweepy.HTTPException as exc:
+                status = exc.response.status_code
+                if status == 402:
+                    return self._failed(
+                        "X answered 402 Payment Required: the app's API credits are used up; "
+                        "top them up in the X developer portal",
+                        attempt,
+                    )
+                return self._failed(f"X answered {status}", attempt, detail=str(exc))
+            # Only transient failures reach here.
+            wait = BACKOFF_SECONDS[min(attempt, len(BACKOFF_SECONDS)) - 1] * random.uniform(1, 1.5)  # noqa: S311 - jitter
+            remaining = deadline - self._clock()
+            if attempt >= MAX_ATTEMPTS or remaining < wait + 0.5:
+                return self._failed(
+                    f"X unreachable or failing after {attempt} attempt(s): {type(error).__name__}; "
+                    "Statuspage will not resend, check X's status and repost by hand if needed",
+                    attempt,
+                    detail=str(error),
+                )
+            log.warning(
+                "X post failed, retrying",
+                extra={"json_fields": {"attempt": attempt, "error": f"{type(error).__name__}: {error}"}},
+            )
+            self._sleep(wait)
+
+    def _tweepy_client(self, *, refresh: bool) -> Any:
+        """One tweepy.Client per set of credentials; a refresh re-reads them first."""
+        credentials = self._credentials(refresh)
+        with self._lock:
+            if self._client is None or credentials != self._client_credentials:
+                self._client = _build_client(credentials)
+                self._client_credentials = credentials
+            return self._client
+
+    def _failed(self, reason: str, attempts: int, *, detail: str | None = None) -> PostOutcome:
+        fields: dict[str, Any] = {"attempts": attempts}
+        if detail:
+            fields["detail"] = detail
+        log.error(reason, extra={"json_fields": fields})
+        return PostOutcome("failed", reason, None, attempts)
+
+    def _rate_limited(self, response: Any, attempts: int) -> PostOutcome:
+        headers = {h: response.headers[h] for h in RATE_LIMIT_HEADERS if h in response.headers}
+        reset = _reset_time(headers.get("x-user-limit-24hour-reset")) or _reset_time(
+            headers.get("x-rate-limit-reset")
+        )
+        reason = f"X rate limit reached (429); posting resumes after {reset or 'the reset time'}"
+        log.warning(reason, extra={"json_fields": {"reset_at": reset, "headers": headers}})
+        return PostOutcome("rate_limited", reason, None, attempts)
+
+
+def _reset_time(epoch: str | None) -> str | None:
+    try:
+        return datetime.fromtimestamp(int(epoch), UTC).isoformat() if epoch else None
+    except (ValueError, OverflowError):
+        return None
+
+
+def _build_client(credentials: Credentials) -> Any:
+    import tweepy
+
+    consumer_key, consumer_secret, access_token, access_token_secret = credentials
+    # No wait_on_rate_limit: it would sleep inside a request Statuspage abandons at 30 s.
+    client = tweepy.Client(
+        consumer_key=consumer_key,
+        consumer_secret=consumer_secret,
+        access_token=access_token,
+        access_token_secret=access_token_secret,
+    )
+    client.session = _TimeoutSession()
+    return client
+
+
+class _TimeoutSession(requests.Session):
+    """tweepy sets no timeout; this applies the current attempt's, per thread."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timeout_local = threading.local()
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs.setdefault("timeout", getattr(self.timeout_local, "value", ATTEMPT_TIMEOUT_SECONDS))
+        return super().request(method, url, *args, **kwargs)
