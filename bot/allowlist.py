@@ -112,7 +112,7 @@ class Allowlist:
             )
             return
         log.error(
-            "Could not fetch Atlassian IP ranges and no snapshot is bundled: rejecting every "
+            "Could not fetch Atlassian IP ranges and no usable snapshot is bundled: rejecting every "
             "caller outside EXTRA_ALLOWED_CIDRS until a fetch succeeds. Check that the "
             "function can reach the ranges URL; run `make snapshot` before deploying.",
             extra={"json_fields": fields},

@@ -146,19 +146,19 @@ class XClient:
 
     def _rate_limited(self, response: Any, attempts: int) -> PostOutcome:
         headers = {h: response.headers[h] for h in RATE_LIMIT_HEADERS if h in response.headers}
-        reset = _reset_time(headers.get("x-user-limit-24hour-reset")) or _reset_time(
-            headers.get("x-rate-limit-reset")
-        )
+        reset = _resumes_at(headers)
         reason = f"X rate limit reached (429); posting resumes after {reset or 'the reset time'}"
         log.warning(reason, extra={"json_fields": {"reset_at": reset, "headers": headers}})
         return PostOutcome("rate_limited", reason, None, attempts)
 
 
-def _reset_time(epoch: str | None) -> str | None:
-    try:
-        return datetime.fromtimestamp(int(epoch), UTC).isoformat() if epoch else None
-    except (ValueError, OverflowError):
-        return None
+def _resumes_at(headers: dict[str, str]) -> str | None:
+    """The latest reset among the exhausted limits: the 15-minute one and the 24-hour one."""
+    resets = []
+    for prefix in ("x-rate-limit", "x-user-limit-24hour"):
+        if headers.get(f"{prefix}-remaining", "0") == "0" and headers.get(f"{prefix}-reset", "").isdigit():
+            resets.append(int(headers[f"{prefix}-reset"]))
+    return datetime.fromtimestamp(max(resets), UTC).isoformat() if resets else None
 
 
 def _build_client(credentials: Credentials) -> Any:

@@ -1,0 +1,148 @@
+"""Shared fakes, all at the boundary: HTTP via `responses`, Secret Manager at its client class."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import functions_framework
+import pytest
+import responses
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+PAGE_ID = "j2mfxwj97wnj"
+PROJECT = "test-project"
+RANGES_URL = "https://ip-ranges.example.test/"
+X_TWEETS_URL = "https://api.twitter.com/2/tweets"
+TRUSTED_IP = "13.52.5.97"  # inside 13.52.5.96/28 of fixtures/ip-ranges.json
+TRUSTED_IP6 = "2600:1f18:2146:e3ab::1"  # inside 2600:1f18:2146:e300::/56
+CREDENTIALS = {
+    "getsentryhelp_twitter_consumer_key": "ck-AAAAAAAAAAAAAAAAAAAAAAAA",
+    "getsentryhelp_twitter_consumer_secret": "cs-BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB",
+    "getsentryhelp_twitter_access_token": "1234567890-CCCCCCCCCCCCCCCCCCCCCCCCC",
+    "getsentryhelp_twitter_access_token_secret": "ats-DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD",
+}
+
+
+def load_fixture(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / name).read_text())
+
+
+@pytest.fixture(autouse=True, scope="session")
+def structured_logs() -> None:
+    """As in production: the bot's logs are JSON lines on stdout (main.py does this too)."""
+    from bot import logs
+
+    logs.configure()
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any connection off this machine fails the test, whatever library makes it."""
+    real_connect = socket.socket.connect
+
+    def connect(self: socket.socket, address: Any) -> Any:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            host = address[0]
+            if not ipaddress.ip_address(host).is_loopback:
+                raise AssertionError(f"test tried to reach {host}: only loopback is allowed")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+
+
+class FakeSecretManager:
+    """Stands in for SecretManagerServiceClient: the one fake that is not on the wire."""
+
+    values: dict[str, str] = {}
+    calls: list[str] = []
+    fail: Exception | None = None
+    instances = 0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        type(self).instances += 1
+
+    def access_secret_version(self, request: dict[str, str], **kwargs: Any) -> Any:
+        name = request["name"]
+        type(self).calls.append(name)
+        if type(self).fail is not None:
+            raise type(self).fail
+        _, project, _, secret, _, version = name.split("/")
+        assert project == PROJECT and version == "latest"
+        if secret not in type(self).values:
+            from google.api_core.exceptions import NotFound
+
+            raise NotFound(f"Secret [{secret}] not found or has no versions.")
+        data = type(self).values[secret].encode()
+        return type("Response", (), {"payload": type("Payload", (), {"data": data})()})()
+
+
+@pytest.fixture
+def secret_manager(monkeypatch: pytest.MonkeyPatch) -> type[FakeSecretManager]:
+    from google.cloud import secretmanager
+
+    fake = type("Fake", (FakeSecretManager,), {"values": dict(CREDENTIALS), "calls": [], "instances": 0})
+    monkeypatch.setattr(secretmanager, "SecretManagerServiceClient", fake)
+    return fake
+
+
+@pytest.fixture
+def http() -> Any:
+    """Every requests call in the test goes through here; the ranges document is served."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(RANGES_URL, json=load_fixture("ip-ranges.json"))
+        yield rsps
+
+
+@pytest.fixture
+def base_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
+    env = {
+        "STATUSPAGE_PAGE_ID": PAGE_ID,
+        "GOOGLE_CLOUD_PROJECT": PROJECT,
+        "ATLASSIAN_IP_RANGES_URL": RANGES_URL,
+        "IP_RANGES_SNAPSHOT": str(tmp_path / "no-snapshot.json"),
+    }
+    for name in (
+        "DRY_RUN",
+        "EXTRA_ALLOWED_CIDRS",
+        "WEBHOOK_TOKEN_SECRET",
+        "TWEET_TEMPLATE",
+        "POST_COMPONENT_UPDATES",
+        "STATUSPAGE_URL",
+        "SENTRY_DSN",
+        "TRUSTED_PROXY_HOPS",
+        "SECRET_PREFIX",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    # Retries wait milliseconds, not seconds, in tests.
+    monkeypatch.setattr("bot.x_client.BACKOFF_SECONDS", (0.001, 0.001))
+    return env
+
+
+@pytest.fixture
+def make_client(monkeypatch: pytest.MonkeyPatch, base_env: dict[str, str]) -> Any:
+    """A fresh instance of the deployed function (main.py loaded anew) with extra env."""
+
+    def make(**env: str) -> Any:
+        for key, value in {**base_env, **env}.items():
+            monkeypatch.setenv(key, value)
+        app = functions_framework.create_app("handle_webhook", str(ROOT / "main.py"))
+        return app.test_client()
+
+    return make
+
+
+def post(client: Any, payload: Any, *, ip: str = TRUSTED_IP, path: str = "/", **kwargs: Any) -> Any:
+    """POST as Statuspage would arrive through Google's front end."""
+    data = payload if isinstance(payload, bytes | str) else json.dumps(payload)
+    headers = {"X-Forwarded-For": ip, "Content-Type": "application/json", **kwargs.pop("headers", {})}
+    return client.post(path, data=data, headers=headers, **kwargs)
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    """Every stdout line must be one JSON object (Cloud Logging's structured format)."""
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
