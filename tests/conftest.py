@@ -6,7 +6,7 @@ import ipaddress
 import json
 import socket
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import functions_framework
 import pytest
@@ -58,8 +58,8 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
 class FakeSecretManager:
     """Stands in for SecretManagerServiceClient: the one fake that is not on the wire."""
 
-    values: dict[str, str] = {}
-    calls: list[str] = []
+    values: ClassVar[dict[str, str]] = {}
+    calls: ClassVar[list[str]] = []
     fail: Exception | None = None
     instances = 0
 
