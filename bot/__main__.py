@@ -1,4 +1,8 @@
-"""`python -m bot preview PAYLOAD.json`: print the tweet a payload would post, offline."""
+"""Command line tools.
+
+`python -m bot preview PAYLOAD.json`: print the tweet a payload would post, offline.
+`python -m bot snapshot`: save Atlassian's Statuspage ranges for bundling at deploy time.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,10 @@ import os
 import sys
 from pathlib import Path
 
-from bot.config import Config, ConfigError
+from bot.allowlist import FETCH_TIMEOUT_SECONDS, http_fetch
+from bot.config import DEFAULT_IP_RANGES_URL, DEFAULT_SNAPSHOT_PATH, Config, ConfigError
 from bot.decide import Ignore, decide
+from bot.ipranges import statuspage_cidrs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,12 +23,20 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     preview = commands.add_parser("preview", help="print the tweet a webhook payload would post")
     preview.add_argument("payload", type=Path, help="a Statuspage webhook body, as JSON")
+    snapshot = commands.add_parser("snapshot", help="save Atlassian's Statuspage IP ranges for deploy")
+    snapshot.add_argument("--url", default=os.environ.get("ATLASSIAN_IP_RANGES_URL") or DEFAULT_IP_RANGES_URL)
+    snapshot.add_argument("--output", type=Path, default=DEFAULT_SNAPSHOT_PATH)
     args = parser.parse_args(argv)
+    if args.command == "snapshot":
+        return _snapshot(args.url, args.output)
+    return _preview(args.payload)
 
+
+def _preview(path: Path) -> int:
     try:
-        raw = args.payload.read_bytes()
+        raw = path.read_bytes()
     except OSError as exc:
-        print(f"error: cannot read {args.payload}: {exc.strerror}", file=sys.stderr)
+        print(f"error: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 2
     env = dict(os.environ)
     # Without a configured page, preview the payload's own page.
@@ -39,6 +53,21 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(decision.text)
     print(f"-- weighted length {decision.weighted_length}/280")
+    return 0
+
+
+def _snapshot(url: str, output: Path) -> int:
+    """Keep only the items the function trusts; refuse to write a list it would reject."""
+    try:
+        document = http_fetch(url, FETCH_TIMEOUT_SECONDS)
+        cidrs = set(statuspage_cidrs(document))
+    except Exception as exc:
+        print(f"error: could not fetch a usable ranges list from {url}: {exc}", file=sys.stderr)
+        return 1
+    items = [i for i in document["items"] if isinstance(i, dict) and i.get("cidr") in cidrs]
+    kept = {"creationDate": document.get("creationDate"), "source": url, "items": items}
+    output.write_text(json.dumps(kept, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {len(items)} Statuspage ranges to {output}")
     return 0
 
 
