@@ -167,13 +167,15 @@ def test_snapshot_keeps_only_trusted_ranges_and_refuses_an_empty_list(
     output = tmp_path / "snapshot.json"
     command = [sys.executable, "-m", "bot", "snapshot", "--url", ranges_url, "--output", str(output)]
     result = subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, env={"PATH": os.environ["PATH"]}
+        command, check=False, cwd=ROOT, capture_output=True, text=True, env={"PATH": os.environ["PATH"]}
     )
     assert result.returncode == 0, result.stderr
     cidrs = [item["cidr"] for item in json.loads(output.read_text())["items"]]
     assert cidrs == ["13.52.5.96/28", "2600:1f18:2146:e300::/56", "52.215.192.128/28"]
 
     bad = [*command[:-4], "--url", ranges_url + "missing", "--output", str(tmp_path / "none.json")]
-    result = subprocess.run(bad, cwd=ROOT, capture_output=True, text=True, env={"PATH": os.environ["PATH"]})
+    result = subprocess.run(
+        bad, check=False, cwd=ROOT, capture_output=True, text=True, env={"PATH": os.environ["PATH"]}
+    )
     assert result.returncode == 1 and "could not fetch" in result.stderr
     assert not (tmp_path / "none.json").exists()
