@@ -55,10 +55,10 @@ def _init_sentry(dsn: str) -> None:
 
     # Only the integrations named here and the defaults (logging among them, which turns
     # ERROR log lines into events): no auto-enabled web integration that would send the
-    # request URL, and with it the ?token=, to Sentry.
+    # request URL, and with it the ?token=. No frame locals either: they hold secret values.
     sentry_sdk.init(
         dsn=dsn,
         integrations=[GcpIntegration()],
         auto_enabling_integrations=False,
-        send_default_pii=False,
+        include_local_variables=False,
     )
