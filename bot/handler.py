@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hmac
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from bot.allowlist import Allowlist
@@ -18,16 +20,27 @@ log = logging.getLogger(__name__)
 
 Answer = tuple[Any, int] | tuple[Any, int, dict[str, str]]
 _SEVERITY = {"failed": logging.ERROR, "rate_limited": logging.WARNING}
+# A wrong token re-reads the secret (it may have been rotated), at most this often.
+TOKEN_REREAD_SECONDS = 60.0
 
 
 class Handler:
     """Handles one Statuspage webhook request; its collaborators are passed in."""
 
-    def __init__(self, config: Config, allowlist: Allowlist, secrets: SecretStore, x: XClient) -> None:
+    def __init__(
+        self,
+        config: Config,
+        allowlist: Allowlist,
+        secrets: SecretStore,
+        x: XClient,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._config = config
         self._allowlist = allowlist
         self._secrets = secrets
         self._x = x
+        self._clock = clock
+        self._token_reread_at = float("-inf")
 
     def __call__(self, request: Any) -> Answer:
         with trace_context(request.headers.get("X-Cloud-Trace-Context"), self._config.project):
@@ -62,11 +75,10 @@ class Handler:
             return "Forbidden\n", 403
         if self._config.webhook_token_secret:
             try:
-                (expected,) = self._secrets.get([self._config.webhook_token_secret])
+                token_ok = self._token_matches(request.args.get("token", ""))
             except SecretError as exc:
                 return self._answer("failed", str(exc), fields)
-            token = request.args.get("token", "")
-            if not hmac.compare_digest(token.encode(), expected.encode()):
+            if not token_ok:
                 log.warning(
                     "Rejected (403): missing or wrong ?token= in the webhook URL. If this is "
                     "Statuspage, update its webhook URL to the one Terraform outputs.",
@@ -92,6 +104,19 @@ class Handler:
             fields["tweet_id"] = outcome.tweet_id
         fields["attempts"] = outcome.attempts
         return self._answer(outcome.result, outcome.reason, fields)
+
+    def _token_matches(self, token: str) -> bool:
+        """Constant-time compare; on a mismatch, re-read a possibly rotated secret, rate-limited."""
+        name = self._config.webhook_token_secret
+        (expected,) = self._secrets.get([name])
+        if hmac.compare_digest(token.encode(), expected.encode()):
+            return True
+        now = self._clock()
+        if now - self._token_reread_at < TOKEN_REREAD_SECONDS:
+            return False
+        self._token_reread_at = now
+        (expected,) = self._secrets.get([name], refresh=True)
+        return hmac.compare_digest(token.encode(), expected.encode())
 
     def _answer(self, result: str, reason: str, fields: dict[str, Any]) -> Answer:
         """Log the request's one summary line and answer 200 with the same facts."""

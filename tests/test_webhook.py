@@ -187,6 +187,26 @@ def test_webhook_token_is_required_when_configured(make_client, http, secret_man
     assert ok.status_code == 200 and ok.get_json()["result"] == "dry_run"
 
 
+def test_rotated_token_is_picked_up_and_rereads_are_rate_limited(
+    make_client, http, secret_manager, monkeypatch
+):
+    secret_manager.values["statuspage_webhook_token"] = "tok-OLDOLDOLDOLDOLD"
+    client = make_client(WEBHOOK_TOKEN_SECRET="statuspage_webhook_token", DRY_RUN="true")
+    assert post(client, INCIDENT, path="/?token=tok-OLDOLDOLDOLDOLD").status_code == 200
+    assert len(secret_manager.calls) == 1
+    secret_manager.values["statuspage_webhook_token"] = "tok-NEWNEWNEWNEWNEW"
+    # The operator rotated the token and updated Statuspage: one re-read, then accepted.
+    assert post(client, INCIDENT, path="/?token=tok-NEWNEWNEWNEWNEW").status_code == 200
+    assert len(secret_manager.calls) == 2
+    # Wrong tokens do not make every request a Secret Manager read: one a minute at most.
+    for _ in range(5):
+        assert post(client, INCIDENT, path="/?token=tok-GUESSGUESSGUESS").status_code == 403
+    assert len(secret_manager.calls) == 2
+    monkeypatch.setattr("bot.handler.TOKEN_REREAD_SECONDS", 0.0)  # the minute has passed
+    assert post(client, INCIDENT, path="/?token=tok-GUESSGUESSGUESS").status_code == 403
+    assert len(secret_manager.calls) == 3
+
+
 def test_token_secret_unreadable_answers_failed_not_5xx(make_client, http, secret_manager, capsys):
     from google.api_core.exceptions import ServiceUnavailable
 

@@ -1,0 +1,62 @@
+# Someone must learn that tweets stopped going out: count the summary log lines whose
+# result is failed or rate_limited, and e-mail alert_email when any appear.
+resource "google_logging_metric" "undelivered" {
+  name        = "${var.function_name}/undelivered_updates"
+  description = "Webhook requests whose tweet was not posted: result failed or rate_limited."
+  filter      = <<-EOT
+    resource.type="cloud_run_revision"
+    resource.labels.service_name="${var.function_name}"
+    jsonPayload.result=("failed" OR "rate_limited")
+  EOT
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+    labels {
+      key         = "result"
+      value_type  = "STRING"
+      description = "failed or rate_limited"
+    }
+  }
+  label_extractors = {
+    result = "EXTRACT(jsonPayload.result)"
+  }
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_monitoring_notification_channel" "email" {
+  count        = var.alert_email == "" ? 0 : 1
+  display_name = "${var.function_name} alerts"
+  type         = "email"
+  labels       = { email_address = var.alert_email }
+}
+
+resource "google_monitoring_alert_policy" "undelivered" {
+  count                 = var.alert_email == "" ? 0 : 1
+  display_name          = "${var.function_name}: incident updates not tweeted"
+  combiner              = "OR"
+  notification_channels = [google_monitoring_notification_channel.email[0].id]
+
+  conditions {
+    display_name = "failed or rate_limited results"
+    condition_threshold {
+      filter          = "resource.type = \"cloud_run_revision\" AND metric.type = \"logging.googleapis.com/user/${google_logging_metric.undelivered.name}\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+      aggregations {
+        alignment_period   = "300s"
+        per_series_aligner = "ALIGN_SUM"
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "86400s"
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "An incident update was not posted to X. Open the function's logs, filter on `jsonPayload.result=(\"failed\" OR \"rate_limited\")`, and follow the ERROR line's advice (README, Operations). Post the update by hand if it matters."
+  }
+}

@@ -1,0 +1,104 @@
+locals {
+  repo_root = abspath("${path.module}/..")
+
+  # Exactly what the function needs at run time. The snapshot exists when `make snapshot`
+  # wrote it before apply; without it, fileset() matches nothing and the zip has no snapshot.
+  source_patterns = ["main.py", "requirements.txt", "bot/**/*.py", "bot/ip_ranges_snapshot.json"]
+  source_files    = sort(distinct(flatten([for pattern in local.source_patterns : tolist(fileset(local.repo_root, pattern))])))
+
+  # Every variable the code needs in production. The rest (ATLASSIAN_IP_RANGES_URL,
+  # IP_RANGES_TTL_SECONDS, IP_RANGES_SNAPSHOT, EXTRA_ALLOWED_CIDRS) have production defaults.
+  environment = {
+    STATUSPAGE_PAGE_ID     = var.statuspage_page_id
+    GOOGLE_CLOUD_PROJECT   = var.project_id
+    SECRET_PREFIX          = var.secret_prefix
+    TRUSTED_PROXY_HOPS     = tostring(var.trusted_proxy_hops)
+    DRY_RUN                = tostring(var.dry_run)
+    POST_COMPONENT_UPDATES = tostring(var.post_component_updates)
+    LOG_EXECUTION_ID       = "true"
+  }
+  # Set only when given: an empty value would mean "off" to some and "invalid" to others.
+  optional_environment = {
+    WEBHOOK_TOKEN_SECRET = var.webhook_token_enabled ? local.token_secret_id : ""
+    STATUSPAGE_URL       = var.statuspage_url
+    TWEET_TEMPLATE       = var.tweet_template
+    SENTRY_DSN           = var.sentry_dsn
+  }
+}
+
+data "archive_file" "source" {
+  type        = "zip"
+  output_path = "${path.module}/build/function-source.zip"
+
+  dynamic "source" {
+    for_each = local.source_files
+    content {
+      content  = file("${local.repo_root}/${source.value}")
+      filename = source.value
+    }
+  }
+}
+
+resource "google_storage_bucket" "source" {
+  #checkov:skip=CKV_GCP_62:Access logs of a bucket that only Terraform and Cloud Build read add nothing.
+  #checkov:skip=CKV_GCP_78:Objects are named by their content hash and never overwritten, so versions add nothing.
+  name                        = "${var.project_id}-${var.function_name}-source"
+  location                    = var.region
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = true
+  depends_on                  = [google_project_service.enabled]
+}
+
+resource "google_storage_bucket_object" "source" {
+  # The hash in the name makes a code change a new object, and so a redeploy.
+  name   = "function-source-${data.archive_file.source.output_sha256}.zip"
+  bucket = google_storage_bucket.source.name
+  source = data.archive_file.source.output_path
+}
+
+resource "google_cloudfunctions2_function" "webhook" {
+  #checkov:skip=CKV_GCP_124:Ingress ALLOW_ALL: Statuspage calls from Atlassian's public addresses; the code admits only those.
+  name        = var.function_name
+  location    = var.region
+  description = "Relays Atlassian Statuspage incident updates to X."
+
+  build_config {
+    runtime     = "python313"
+    entry_point = "handle_webhook"
+    source {
+      storage_source {
+        bucket = google_storage_bucket.source.name
+        object = google_storage_bucket_object.source.name
+      }
+    }
+  }
+
+  service_config {
+    available_memory      = var.memory
+    timeout_seconds       = 60 # Statuspage waits 30 s; the code answers within 20 s.
+    min_instance_count    = 0
+    max_instance_count    = var.max_instances
+    service_account_email = google_service_account.function.email
+    # Statuspage calls from the internet; the code checks its source address and token.
+    ingress_settings               = "ALLOW_ALL"
+    all_traffic_on_latest_revision = true
+    environment_variables          = merge(local.environment, { for k, v in local.optional_environment : k => v if v != "" })
+  }
+
+  depends_on = [
+    google_project_service.enabled,
+    google_secret_manager_secret_iam_member.function,
+    google_project_iam_member.function_logs,
+  ]
+}
+
+# The only public binding. Statuspage cannot authenticate to Google, so anyone may invoke
+# the function; the code then admits only Atlassian's Statuspage addresses (and the token).
+resource "google_cloud_run_service_iam_member" "public_invoker" {
+  #checkov:skip=CKV_GCP_102:Statuspage webhooks are unauthenticated; the function checks source IP, page id and token itself.
+  location = google_cloudfunctions2_function.webhook.location
+  service  = google_cloudfunctions2_function.webhook.name
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}

@@ -1,0 +1,112 @@
+variable "project_id" {
+  type        = string
+  description = "Google Cloud project that hosts the function, its secrets and its buckets."
+}
+
+variable "region" {
+  type        = string
+  default     = "us-west1"
+  description = "Region of the function and its buckets."
+}
+
+variable "statuspage_page_id" {
+  type        = string
+  description = "Statuspage page id (manage.statuspage.io/pages/<PAGE_ID>/...); webhooks of other pages are ignored."
+
+  validation {
+    condition     = length(trimspace(var.statuspage_page_id)) > 0
+    error_message = "statuspage_page_id must not be empty: the function refuses to start without it."
+  }
+}
+
+variable "secret_prefix" {
+  type        = string
+  default     = "getsentryhelp_twitter_"
+  description = "Prefix of the Secret Manager secrets: <prefix>consumer_key, <prefix>consumer_secret, <prefix>access_token, <prefix>access_token_secret."
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]*$", var.secret_prefix))
+    error_message = "secret_prefix may hold only letters, digits, '_' and '-', as secret ids do."
+  }
+}
+
+variable "function_name" {
+  type        = string
+  default     = "incident-twitter-bot"
+  description = "Name of the Cloud Function (and of its Cloud Run service)."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,48}[a-z0-9]$", var.function_name))
+    error_message = "function_name must be lowercase letters, digits and '-', 2 to 50 characters, starting with a letter."
+  }
+}
+
+variable "max_instances" {
+  type        = number
+  default     = 3
+  description = "Upper bound on instances. X bills per post, so a runaway fleet costs money; Statuspage sends a handful of webhooks an hour."
+
+  validation {
+    condition     = var.max_instances >= 1 && var.max_instances <= 100
+    error_message = "max_instances must be between 1 and 100."
+  }
+}
+
+variable "memory" {
+  type        = string
+  default     = "256Mi"
+  description = "Memory of each instance, e.g. 128Mi, 256Mi, 512Mi."
+}
+
+variable "trusted_proxy_hops" {
+  type        = number
+  default     = 1
+  description = "Which X-Forwarded-For entry from the right is the caller: 1 when Statuspage calls the function's URL directly, 2 behind an external HTTPS load balancer."
+
+  validation {
+    condition     = var.trusted_proxy_hops >= 1
+    error_message = "trusted_proxy_hops must be at least 1."
+  }
+}
+
+variable "webhook_token_enabled" {
+  type        = bool
+  default     = true
+  description = "Require a ?token= query parameter equal to the <prefix>statuspage_webhook_token secret."
+}
+
+variable "alert_email" {
+  type        = string
+  default     = ""
+  description = "E-mail told when tweets fail or are rate limited. Empty: no alert policy."
+}
+
+variable "dry_run" {
+  type        = bool
+  default     = false
+  description = "Do everything but post; answers carry the tweet text. For a first deploy or a staging copy."
+}
+
+variable "post_component_updates" {
+  type        = bool
+  default     = false
+  description = "Also tweet component status changes; needs statuspage_url."
+}
+
+variable "statuspage_url" {
+  type        = string
+  default     = ""
+  description = "Public URL of the status page, the link in component tweets."
+}
+
+variable "tweet_template" {
+  type        = string
+  default     = ""
+  description = "Optional tweet format with {status}, {name}, {body} and {url}. Empty: '[status] {status}: {body} {url}'."
+}
+
+variable "sentry_dsn" {
+  type        = string
+  default     = ""
+  description = "Optional Sentry DSN for error reports. A DSN only allows sending events, so it is configuration, not a secret."
+}
