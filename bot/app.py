@@ -9,6 +9,8 @@ from bot import logs
 from bot.allowlist import Allowlist
 from bot.config import Config, ConfigError
 from bot.handler import Handler
+from bot.ledger import MemoryStore, Store
+from bot.relay import Relay
 from bot.secret_store import SecretStore
 from bot.tweet import TemplateError, check_template
 from bot.x_client import XClient
@@ -34,6 +36,7 @@ def build_handler(env: Mapping[str, str]) -> Handler:
         extra_cidrs=config.extra_allowed_cidrs,
     )
     x = XClient(lambda refresh: tuple(secrets.get(config.credential_names, refresh=refresh)))
+    relay = Relay(_store(config), x, thread_updates=config.thread_updates, template=config.tweet_template)
     log.info(
         "incident-twitter-bot started",
         extra={
@@ -43,10 +46,20 @@ def build_handler(env: Mapping[str, str]) -> Handler:
                 "trusted_proxy_hops": config.trusted_proxy_hops,
                 "webhook_token": bool(config.webhook_token_secret),
                 "post_component_updates": config.post_component_updates,
+                "ledger": f"gs://{config.state_bucket}" if config.state_bucket else "memory",
+                "thread_updates": config.thread_updates,
             }
         },
     )
-    return Handler(config, allowlist, secrets, x)
+    return Handler(config, allowlist, secrets, relay)
+
+
+def _store(config: Config) -> Store:
+    if not config.state_bucket:
+        return MemoryStore()
+    from bot.gcs_ledger import GcsStore
+
+    return GcsStore(config.state_bucket, project=config.project)
 
 
 def _init_sentry(dsn: str) -> None:

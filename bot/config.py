@@ -38,6 +38,8 @@ class Config:
     project: str | None = None
     tweet_template: str | None = None
     sentry_dsn: str | None = None
+    state_bucket: str | None = None
+    thread_updates: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
@@ -69,6 +71,8 @@ class Config:
             project=get("GOOGLE_CLOUD_PROJECT"),
             tweet_template=get("TWEET_TEMPLATE"),
             sentry_dsn=get("SENTRY_DSN"),
+            state_bucket=get("STATE_BUCKET"),
+            thread_updates=_bool(env, "THREAD_UPDATES", True),
         )
         config._check()
         return config

@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass
 
 from bot.config import Config
-from bot.payload import ComponentChange, Ignored, parse_payload
-from bot.tweet import format_tweet
+from bot.payload import ComponentChange, Ignored, Incident, IncidentUpdate, parse_payload
+from bot.tweet import Tweet, format_tweet
 
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: far above any real Statuspage payload
 
@@ -19,6 +19,8 @@ class Post:
     kind: str  # incident | component
     incident_id: str | None
     update_id: str
+    # The whole incident, for threading and catch-up of its earlier updates.
+    incident: Incident | None = None
 
 
 @dataclass(frozen=True)
@@ -50,11 +52,16 @@ def decide(raw: bytes, config: Config) -> Post | Ignore:
         )
         return Post(tweet.text, tweet.weighted_length, "component", None, event.id)
     update = event.latest_update()
-    tweet = format_tweet(
+    tweet = tweet_for(event, update, config.tweet_template)
+    return Post(tweet.text, tweet.weighted_length, "incident", event.id, update.id, event)
+
+
+def tweet_for(incident: Incident, update: IncidentUpdate, template: str | None) -> Tweet:
+    """The tweet for any update of an incident (the newest, or an earlier one being caught up)."""
+    return format_tweet(
         status=update.status,
         body=update.body,
-        name=event.name,
-        url=event.shortlink,
-        template=config.tweet_template,
+        name=incident.name,
+        url=incident.shortlink,
+        template=template,
     )
-    return Post(tweet.text, tweet.weighted_length, "incident", event.id, update.id)

@@ -13,8 +13,8 @@ from bot.config import Config
 from bot.decide import MAX_BODY_BYTES, Ignore, decide
 from bot.ipranges import client_ip
 from bot.logs import trace_context
+from bot.relay import Relay
 from bot.secret_store import SecretError, SecretStore
-from bot.x_client import PostOutcome, XClient
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +32,13 @@ class Handler:
         config: Config,
         allowlist: Allowlist,
         secrets: SecretStore,
-        x: XClient,
+        relay: Relay,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._config = config
         self._allowlist = allowlist
         self._secrets = secrets
-        self._x = x
+        self._relay = relay
         self._clock = clock
         self._token_reread_at = float("-inf")
 
@@ -54,6 +54,7 @@ class Handler:
                 return {"result": "failed", "reason": "internal error, see the function's logs"}, 200
 
     def _handle(self, request: Any) -> Answer:
+        started = self._clock()
         if request.method != "POST":
             return "Method Not Allowed\n", 405, {"Allow": "POST"}
         ip = client_ip(
@@ -99,11 +100,14 @@ class Handler:
         }
         if self._config.dry_run:
             return self._answer("dry_run", "DRY_RUN is on; nothing was posted", fields)
-        outcome: PostOutcome = self._x.post(decision.text)
-        if outcome.tweet_id:
-            fields["tweet_id"] = outcome.tweet_id
-        fields["attempts"] = outcome.attempts
-        return self._answer(outcome.result, outcome.reason, fields)
+        delivery = self._relay.deliver(decision, started)
+        fields["attempts"] = delivery.attempts
+        for key in ("tweet_id", "reply_to"):
+            if getattr(delivery, key):
+                fields[key] = getattr(delivery, key)
+        if delivery.caught_up:
+            fields["caught_up"] = delivery.caught_up
+        return self._answer(delivery.result, delivery.reason, fields)
 
     def _token_matches(self, token: str) -> bool:
         """Constant-time compare; on a mismatch, re-read a possibly rotated secret, rate-limited."""
@@ -126,7 +130,7 @@ class Handler:
             extra={"json_fields": {"result": result, "reason": reason, **fields}},
         )
         body: dict[str, Any] = {"result": result, "reason": reason}
-        for key in ("tweet_id", "text", "incident_id", "update_id"):
+        for key in ("tweet_id", "text", "incident_id", "update_id", "caught_up"):
             if key in fields:
                 body[key] = fields[key]
         return body, 200

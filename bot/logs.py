@@ -76,10 +76,13 @@ class _StdoutHandler(logging.Handler):
 def configure(logger_name: str = "bot") -> None:
     """Send this package's logs to stdout as JSON, once per process."""
     logger = logging.getLogger(logger_name)
-    if not any(isinstance(h, _StdoutHandler) for h in logger.handlers):
-        handler = _StdoutHandler()
-        handler.setFormatter(CloudLoggingFormatter())
-        logger.addHandler(handler)
+    # Replace, matched by name: a re-imported module (tests restart instances so) brings a new
+    # class, and its handler must read this module's trace, not the old one's.
+    for old in [h for h in logger.handlers if type(h).__name__ == _StdoutHandler.__name__]:
+        logger.removeHandler(old)
+    handler = _StdoutHandler()
+    handler.setFormatter(CloudLoggingFormatter())
+    logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
 

@@ -37,10 +37,16 @@ class Incident:
     status: str
     updates: tuple[IncidentUpdate, ...]
 
+    def ordered_updates(self) -> list[IncidentUpdate]:
+        """Oldest first, by created_at, then display_at; the payload's order is not relied on."""
+        return sorted(self.updates, key=_age)
+
     def latest_update(self) -> IncidentUpdate:
-        """The newest update by created_at, then display_at; list order is not relied on."""
-        floor = datetime.min.replace(tzinfo=UTC)
-        return max(self.updates, key=lambda u: (u.created_at, u.display_at or floor))
+        return max(self.updates, key=_age)
+
+
+def _age(update: IncidentUpdate) -> tuple[datetime, datetime]:
+    return (update.created_at, update.display_at or datetime.min.replace(tzinfo=UTC))
 
 
 @dataclass(frozen=True)

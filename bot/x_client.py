@@ -59,11 +59,15 @@ class XClient:
         self._client: Any = None
         self._client_credentials: Credentials | None = None
 
-    def post(self, text: str) -> PostOutcome:
-        """Create the tweet; never raises for anything X or the network does."""
+    def post(self, text: str, *, reply_to: str | None = None, deadline: float | None = None) -> PostOutcome:
+        """Create the tweet, as a reply when `reply_to` is given; never raises for what X does.
+
+        Attempts stop at `deadline` (on this client's clock) or after TOTAL_BUDGET_SECONDS.
+        """
         import tweepy  # deferred: a dry run never posts
 
-        deadline = self._clock() + TOTAL_BUDGET_SECONDS
+        budget_end = self._clock() + TOTAL_BUDGET_SECONDS
+        deadline = budget_end if deadline is None else min(deadline, budget_end)
         reauthenticated = refresh = False
         attempt = 0
         while True:
@@ -73,7 +77,7 @@ class XClient:
                 refresh = False
                 timeout = max(0.5, min(ATTEMPT_TIMEOUT_SECONDS, deadline - self._clock()))
                 client.session.timeout_local.value = timeout
-                response = client.create_tweet(text=text, user_auth=True)
+                response = client.create_tweet(text=text, in_reply_to_tweet_id=reply_to, user_auth=True)
                 tweet_id = str(response.data["id"])
                 return PostOutcome("posted", "tweet created", tweet_id, attempt)
             except tweepy.Unauthorized:
@@ -90,7 +94,16 @@ class XClient:
                 return self._failed(str(exc), attempt)
             except tweepy.TooManyRequests as exc:
                 return self._rate_limited(exc.response, attempt)
-            except tweepy.Forbidden as exc:
+            except (tweepy.Forbidden, tweepy.BadRequest, tweepy.NotFound) as exc:
+                if reply_to and _parent_gone(exc):
+                    log.warning(
+                        "X refused the reply because the tweet it answers is gone; posting it on its own",
+                        extra={"json_fields": {"in_reply_to_tweet_id": reply_to}},
+                    )
+                    reply_to = None
+                    continue
+                if not isinstance(exc, tweepy.Forbidden):
+                    return self._failed(f"X answered {exc.response.status_code}", attempt, detail=str(exc))
                 if "duplicate content" in str(exc).lower():
                     return PostOutcome("duplicate", "X rejected the text as a duplicate", None, attempt)
                 return self._failed(
@@ -118,7 +131,7 @@ class XClient:
             if attempt >= MAX_ATTEMPTS or remaining < wait + 0.5:
                 return self._failed(
                     f"X unreachable or failing after {attempt} attempt(s): {type(error).__name__}; "
-                    "Statuspage will not resend, check X's status and repost by hand if needed",
+                    "if it persists, check X's status page (api.x.com)",
                     attempt,
                     detail=str(error),
                 )
@@ -150,6 +163,11 @@ class XClient:
         reason = f"X rate limit reached (429); posting resumes after {reset or 'the reset time'}"
         log.warning(reason, extra={"json_fields": {"reset_at": reset, "headers": headers}})
         return PostOutcome("rate_limited", reason, None, attempts)
+
+
+def _parent_gone(exc: Exception) -> bool:
+    # X: 403 "You attempted to reply to a Tweet that is deleted or not visible to you."
+    return "deleted or not visible" in str(exc).lower()
 
 
 def _resumes_at(headers: dict[str, str]) -> str | None:

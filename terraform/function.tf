@@ -15,6 +15,8 @@ locals {
     TRUSTED_PROXY_HOPS     = tostring(var.trusted_proxy_hops)
     DRY_RUN                = tostring(var.dry_run)
     POST_COMPONENT_UPDATES = tostring(var.post_component_updates)
+    STATE_BUCKET           = google_storage_bucket.state.name
+    THREAD_UPDATES         = tostring(var.thread_updates)
     LOG_EXECUTION_ID       = "true"
   }
   # Set only when given: an empty value would mean "off" to some and "invalid" to others.
@@ -90,6 +92,7 @@ resource "google_cloudfunctions2_function" "webhook" {
     google_project_service.enabled,
     google_secret_manager_secret_iam_member.function,
     google_project_iam_member.function_logs,
+    google_storage_bucket_iam_member.function_state,
   ]
 }
 

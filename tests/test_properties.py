@@ -85,7 +85,9 @@ def ours(body: bytes | str) -> dict[str, Any] | None:
 @pytest.fixture
 def client(make_client, http, secret_manager) -> Any:
     http.post(X_TWEETS_URL, json={"data": {"id": "1", "text": "t"}}, status=201)
-    return make_client()
+    client = make_client()
+    client.posted_updates = set()  # the instance's ledger remembers these across examples
+    return client
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -107,5 +109,8 @@ def test_any_body_gets_a_200_and_posts_only_valid_incidents_of_our_page(client, 
         text = json.loads(sent[0].request.body)["text"]
         assert parse_tweet(text).valid
         assert text.endswith(" " + incident["shortlink"].strip())
+        client.posted_updates.add(answer["update_id"])
+    elif answer["result"] == "duplicate":
+        assert answer["update_id"] in client.posted_updates
     else:
         assert answer["result"] == "ignored"

@@ -109,6 +109,8 @@ def test_the_deployed_environment_starts_the_function() -> None:
     }
 
     def value(expression: str) -> str:
+        if expression == "${google_storage_bucket.state.name}":
+            return "proj-incident-twitter-bot-state"
         match = re.fullmatch(r"\$\{(?:tostring\()?var\.(\w+)\)?\}", expression)
         if not match:
             return expression
@@ -125,6 +127,7 @@ def test_the_deployed_environment_starts_the_function() -> None:
         2,
     )
     assert config.dry_run is False
+    assert config.state_bucket == "proj-incident-twitter-bot-state" and config.thread_updates is True
     with pytest.raises(ConfigError):
         Config.from_env({k: v for k, v in env.items() if k != "STATUSPAGE_PAGE_ID"})
 
@@ -171,7 +174,14 @@ def test_the_function_account_has_least_privilege() -> None:
         "google_cloud_run_service_iam_member",
         "google_project_iam_member",
         "google_secret_manager_secret_iam_member",
+        "google_storage_bucket_iam_member",
     ]
+    (state,) = resources["google_storage_bucket_iam_member"].values()
+    assert (state["bucket"], state["role"], state["member"]) == (
+        "${google_storage_bucket.state.name}",
+        "roles/storage.objectAdmin",
+        "${google_service_account.function.member}",
+    )
     text = "".join(p.read_text() for p in TERRAFORM.glob("*.tf"))
     assert text.count("allUsers") == 1 and "allAuthenticatedUsers" not in text
     public = resources["google_cloud_run_service_iam_member"]["public_invoker"]
@@ -248,6 +258,15 @@ def test_source_object_name_carries_the_zip_hash() -> None:
     bucket = TF["resource"]["google_storage_bucket"]["source"]
     assert bucket["uniform_bucket_level_access"] is True
     assert bucket["public_access_prevention"] == "enforced"
+
+
+def test_state_bucket_is_private_and_forgets_after_90_days() -> None:
+    bucket = TF["resource"]["google_storage_bucket"]["state"]
+    assert bucket["uniform_bucket_level_access"] is True
+    assert bucket["public_access_prevention"] == "enforced"
+    (rule,) = bucket["lifecycle_rule"]
+    assert rule["condition"] == [{"age": 90}] and rule["action"] == [{"type": "Delete"}]
+    assert LOCALS["environment"]["STATE_BUCKET"] == "${google_storage_bucket.state.name}"
 
 
 def test_apis_are_enabled_and_kept_on_destroy() -> None:

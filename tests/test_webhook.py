@@ -33,6 +33,16 @@ EXPECTED_TEXT = (
 )
 
 
+def with_update(payload: dict[str, Any], update_id: str, body: str, status: str) -> dict[str, Any]:
+    """The incident with one more update, newer than all the others."""
+    payload = json.loads(json.dumps(payload))
+    updates = payload["incident"]["incident_updates"]
+    newest = max(u["created_at"] for u in updates)
+    created = newest[:14] + f"{int(newest[14:16]) + 1:02d}" + newest[16:]
+    updates.insert(0, {"id": update_id, "body": body, "status": status, "created_at": created})
+    return payload
+
+
 def x_answers(http: Any, *answers: dict[str, Any]) -> None:
     for answer in answers:
         http.post(X_TWEETS_URL, **answer)
@@ -106,7 +116,9 @@ def test_credentials_and_client_are_kept_for_the_instance(make_client, http, sec
     x_answers(http, created("1"), created("2"))
     client = make_client()
     assert post(client, INCIDENT).get_json()["tweet_id"] == "1"
-    assert post(client, INCIDENT).get_json()["tweet_id"] == "2"
+    assert (
+        post(client, with_update(INCIDENT, "resolved1", "Fixed.", "resolved")).get_json()["tweet_id"] == "2"
+    )
     assert len(secret_manager.calls) == 4
     assert secret_manager.instances == 1
 

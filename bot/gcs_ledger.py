@@ -1,0 +1,108 @@
+"""The ledger in Google Cloud Storage: one JSON object per update, generations as versions.
+
+`if_generation_match=0` makes a create fail if the object exists, and the generation read
+makes every later write a compare-and-swap, so claims hold across all instances.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from bot.ledger import CALL_DEADLINE_SECONDS, Entry, LedgerError, Record
+
+CONNECT_TIMEOUT_SECONDS = 1.0
+PREFIX = "updates/"
+
+
+def default_client(project: str | None) -> Any:
+    # Imported here: a deploy without STATE_BUCKET, and a dry run, never load it.
+    from google.cloud import storage
+
+    return storage.Client(project=project)
+
+
+class GcsStore:
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        project: str | None = None,
+        client_factory: Callable[[str | None], Any] = default_client,
+    ) -> None:
+        self._bucket_name = bucket
+        self._project = project
+        self._client_factory = client_factory
+        self._bucket: Any = None
+        self._lock = threading.Lock()
+
+    def get(self, update_id: str) -> Entry | None:
+        from google.api_core.exceptions import NotFound
+
+        blob = self._blob(update_id)
+        try:
+            data = blob.download_as_bytes(timeout=self._timeout(), retry=self._retry())
+        except NotFound:
+            return None
+        except Exception as exc:
+            raise self._error("read", update_id, exc) from exc
+        try:
+            return Entry(Record.from_json(json.loads(data)), int(blob.generation))
+        except (ValueError, TypeError) as exc:
+            raise LedgerError(f"ledger record {blob.name} is corrupt: {exc}") from exc
+
+    def create(self, record: Record) -> Entry | None:
+        return self._write(record, 0)
+
+    def replace(self, record: Record, version: int) -> Entry | None:
+        return self._write(record, version)
+
+    def _write(self, record: Record, generation: int) -> Entry | None:
+        from google.api_core.exceptions import PreconditionFailed
+
+        blob = self._blob(record.update_id)
+        try:
+            blob.upload_from_string(
+                json.dumps(record.to_json()),
+                content_type="application/json",
+                if_generation_match=generation,
+                timeout=self._timeout(),
+                retry=self._retry(),
+            )
+        except PreconditionFailed:
+            return None
+        except Exception as exc:
+            raise self._error("write", record.update_id, exc) from exc
+        return Entry(record, int(blob.generation))
+
+    def _blob(self, update_id: str) -> Any:
+        with self._lock:
+            if self._bucket is None:
+                try:
+                    self._bucket = self._client_factory(self._project).bucket(self._bucket_name)
+                except Exception as exc:
+                    raise LedgerError(
+                        f"cannot start the Cloud Storage client ({type(exc).__name__})"
+                    ) from exc
+        return self._bucket.blob(f"{PREFIX}{update_id}.json")
+
+    def _error(self, action: str, update_id: str, exc: Exception) -> LedgerError:
+        return LedgerError(
+            f"could not {action} the ledger record of update {update_id} in gs://{self._bucket_name} "
+            f"({type(exc).__name__}); check that the bucket exists and the function's service "
+            "account has roles/storage.objectAdmin on it"
+        )
+
+    @staticmethod
+    def _timeout() -> tuple[float, float]:
+        return (CONNECT_TIMEOUT_SECONDS, CALL_DEADLINE_SECONDS)
+
+    @staticmethod
+    def _retry() -> Any:
+        from google.cloud.storage.retry import DEFAULT_RETRY
+
+        # Conditional writes are safe to retry: a repeat of a write that landed fails its
+        # precondition rather than writing twice.
+        return DEFAULT_RETRY.with_timeout(CALL_DEADLINE_SECONDS)

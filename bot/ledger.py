@@ -1,0 +1,153 @@
+"""The ledger: one record per incident update, so each is posted at most once and none is lost.
+
+A record is claimed with a create-if-absent write before its tweet is posted; only the
+request that wins the claim posts. The record then keeps the outcome. Every later write
+is a compare-and-swap on the version the writer read, so two instances never both win.
+
+This module holds the record, the claim rules (pure) and the in-memory store, which serves
+local runs and tests. The Google Cloud Storage store is in bot/gcs_ledger.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from dataclasses import dataclass
+from typing import Protocol
+
+# A claim with no outcome after this long belongs to a request that died mid-post.
+# Far above the function's 60 s timeout, so a live request is never overtaken.
+STALE_CLAIM_SECONDS = 300.0
+# A failed update is retried by later deliveries of its incident while both hold.
+MAX_ATTEMPTS = 5
+RETRY_WINDOW_SECONDS = 24 * 3600.0
+
+# Every store call, retries included, gives up after this long (google-cloud-storage's
+# default retry deadline is 120 s; Statuspage stops waiting at 30 s).
+CALL_DEADLINE_SECONDS = 2.5
+
+CLAIMED, POSTED, FAILED, DUPLICATE = "claimed", "posted", "failed", "duplicate"
+
+
+class LedgerError(RuntimeError):
+    """The store could not be read or written; nothing may be posted."""
+
+
+@dataclass(frozen=True)
+class Record:
+    update_id: str
+    incident_id: str | None
+    state: str  # claimed | posted | failed | duplicate
+    first_claimed_at: float  # epoch seconds; starts the retry window
+    claimed_at: float  # epoch seconds of the latest claim
+    attempts: int = 0  # finished posting attempts
+    tweet_id: str | None = None
+    error: str | None = None
+    # Who holds the claim: a request whose create was retried after it had landed finds
+    # its own claim, not someone else's.
+    owner: str = ""
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> Record:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in fields})
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A record as read, with the version a compare-and-swap must match."""
+
+    record: Record
+    version: int
+
+
+class Store(Protocol):
+    def get(self, update_id: str) -> Entry | None:
+        """The record, or None if the ledger never saw this update. Raises LedgerError."""
+
+    def create(self, record: Record) -> Entry | None:
+        """Write only if absent; None if a record exists. Raises LedgerError."""
+
+    def replace(self, record: Record, version: int) -> Entry | None:
+        """Write only if still at `version`; None if someone wrote since. Raises LedgerError."""
+
+
+def retryable(record: Record, now: float) -> bool:
+    """May this record be claimed again: a dead owner's claim, or a failure still in its window."""
+    if record.state == CLAIMED:
+        return now - record.claimed_at > STALE_CLAIM_SECONDS
+    if record.state == FAILED:
+        return record.attempts < MAX_ATTEMPTS and now - record.first_claimed_at < RETRY_WINDOW_SECONDS
+    return False
+
+
+def why_not(record: Record, now: float) -> str:
+    """Why a record cannot be claimed, for the answer to a re-delivery."""
+    if record.state == POSTED:
+        return f"already posted as tweet {record.tweet_id}"
+    if record.state == DUPLICATE:
+        return "already on X (X rejected it as a duplicate)"
+    if record.state == CLAIMED:
+        return "being posted by another request"
+    return f"given up after {record.attempts} attempt(s): {record.error}"
+
+
+def claim(store: Store, update_id: str, incident_id: str | None, now: float, owner: str) -> Entry | Record:
+    """Claim the update: an Entry if this request now owns it, else the record that stands."""
+    fresh = Record(update_id, incident_id, CLAIMED, first_claimed_at=now, claimed_at=now, owner=owner)
+    entry = store.create(fresh)
+    if entry is not None:
+        return entry
+    existing = store.get(update_id)
+    if existing is None:  # deleted between the two calls; try once more
+        return store.create(fresh) or fresh
+    if existing.record.state == CLAIMED and existing.record.owner == owner:
+        return existing
+    return take_over(store, existing, now, owner) or existing.record
+
+
+def take_over(store: Store, entry: Entry, now: float, owner: str) -> Entry | None:
+    """Claim a record that is retryable; None if it is not, or another request won it."""
+    if not retryable(entry.record, now):
+        return None
+    claimed = dataclasses.replace(entry.record, state=CLAIMED, claimed_at=now, owner=owner)
+    return store.replace(claimed, entry.version)
+
+
+def finish(store: Store, entry: Entry, state: str, *, tweet_id: str | None, error: str | None) -> None:
+    """Record the outcome of our claim. A lost compare-and-swap means our claim went stale."""
+    record = dataclasses.replace(
+        entry.record, state=state, attempts=entry.record.attempts + 1, tweet_id=tweet_id, error=error
+    )
+    if store.replace(record, entry.version) is None:
+        raise LedgerError(f"claim on update {record.update_id} was taken over before its outcome was written")
+
+
+class MemoryStore:
+    """Per-instance ledger: enough for one process (local runs, tests), not for a fleet."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, Entry] = {}
+        self._lock = threading.Lock()
+
+    def get(self, update_id: str) -> Entry | None:
+        with self._lock:
+            return self._records.get(update_id)
+
+    def create(self, record: Record) -> Entry | None:
+        with self._lock:
+            if record.update_id in self._records:
+                return None
+            entry = self._records[record.update_id] = Entry(record, 1)
+            return entry
+
+    def replace(self, record: Record, version: int) -> Entry | None:
+        with self._lock:
+            current = self._records.get(record.update_id)
+            if current is None or current.version != version:
+                return None
+            entry = self._records[record.update_id] = Entry(record, version + 1)
+            return entry

@@ -1,0 +1,195 @@
+"""Post an update at most once, thread it under its incident, and catch up earlier failures.
+
+The shell between the handler and X: it claims each update in the ledger before posting,
+records the outcome, and, when an incident's new update arrives, first retries that
+incident's earlier updates the ledger holds as failed, oldest first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.decide import Post, tweet_for
+from bot.ledger import (
+    CALL_DEADLINE_SECONDS,
+    DUPLICATE,
+    FAILED,
+    MAX_ATTEMPTS,
+    POSTED,
+    Entry,
+    LedgerError,
+    Record,
+    Store,
+    claim,
+    finish,
+    retryable,
+    take_over,
+    why_not,
+)
+from bot.x_client import TOTAL_BUDGET_SECONDS, PostOutcome, XClient
+
+log = logging.getLogger(__name__)
+
+# Statuspage gives up at 30 s; everything, catch-up included, is done within this.
+REQUEST_BUDGET_SECONDS = 20.0
+_MARGIN_SECONDS = 0.5
+_MIN_POST_SECONDS = 1.0  # a catch-up post is not started with less time than this
+_STATE = {"posted": POSTED, "duplicate": DUPLICATE}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    result: str
+    reason: str
+    tweet_id: str | None = None
+    attempts: int = 0
+    reply_to: str | None = None
+    caught_up: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Relay:
+    def __init__(
+        self,
+        store: Store,
+        x: XClient,
+        *,
+        thread_updates: bool = True,
+        template: str | None = None,
+        wall_clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        self._x = x
+        self._thread = thread_updates
+        self._template = template
+        self._wall = wall_clock
+        self._clock = clock
+
+    def deliver(self, post: Post, started: float) -> Delivery:
+        """Post `post` unless the ledger says it is, or is being, posted. `started`: request start."""
+        answer_by = started + REQUEST_BUDGET_SECONDS
+        # The new update's post must be able to run its whole X budget and record its outcome;
+        # catch-up posts, and the recording of each, must be over before then.
+        last_start = answer_by - TOTAL_BUDGET_SECONDS - CALL_DEADLINE_SECONDS - _MARGIN_SECONDS
+        catch_up_by = last_start - CALL_DEADLINE_SECONDS
+        owner = uuid.uuid4().hex
+        now = self._wall()
+        try:
+            won = claim(self._store, post.update_id, post.incident_id, now, owner)
+        except LedgerError as exc:
+            log.error(f"Ledger unavailable; nothing posted: {exc}")
+            return Delivery("failed", f"ledger unavailable: {exc}")
+        if isinstance(won, Record):
+            return Delivery("duplicate", why_not(won, now))
+
+        caught_up: list[dict[str, Any]] = []
+        posted: dict[str, str] = {}  # update id -> tweet id, for this incident's thread
+        earlier = []
+        if post.incident is not None:
+            earlier = [u for u in post.incident.ordered_updates() if u.id != post.update_id]
+            entries = self._read(earlier)
+            posted = {
+                u.id: e.record.tweet_id
+                for u in earlier
+                if (e := entries.get(u.id)) and e.record.state == POSTED and e.record.tweet_id
+            }
+            for index, update in enumerate(earlier):
+                entry = entries.get(update.id)
+                # Only updates the ledger saw qualify: one it never saw predates the relay.
+                if entry is None or not retryable(entry.record, now):
+                    continue
+                if catch_up_by - self._clock() < _MIN_POST_SECONDS:
+                    log.warning(
+                        "Catch-up stopped for lack of time; the rest waits for the next delivery",
+                        extra={"json_fields": {"incident_id": post.incident_id, "update_id": update.id}},
+                    )
+                    break
+                try:
+                    mine = take_over(self._store, entry, now, owner)
+                except LedgerError as exc:
+                    log.warning(f"Catch-up skipped, ledger unavailable: {exc}")
+                    break
+                if mine is None:
+                    continue  # not retryable after all, or another request took it
+                parent = self._parent(earlier[:index], posted)
+                outcome = self._x.post(
+                    tweet_for(post.incident, update, self._template).text,
+                    reply_to=parent,
+                    deadline=catch_up_by,
+                )
+                self._record(mine, outcome)
+                if outcome.tweet_id:
+                    posted[update.id] = outcome.tweet_id
+                caught_up.append(
+                    {"update_id": update.id, "result": outcome.result, "tweet_id": outcome.tweet_id}
+                )
+                log.log(
+                    logging.INFO if outcome.result in _STATE else logging.WARNING,
+                    f"Catch-up {outcome.result}: earlier update of the incident",
+                    extra={
+                        "json_fields": {
+                            "incident_id": post.incident_id,
+                            "update_id": update.id,
+                            "result": f"catch_up_{outcome.result}",
+                            "tweet_id": outcome.tweet_id,
+                            "reason": outcome.reason,
+                        }
+                    },
+                )
+
+        parent = self._parent(earlier, posted)
+        outcome = self._x.post(post.text, reply_to=parent, deadline=answer_by - CALL_DEADLINE_SECONDS)
+        self._record(won, outcome)
+        reason = outcome.reason
+        if outcome.result in ("failed", "rate_limited"):
+            after = dataclasses.replace(won.record, state=FAILED, attempts=won.record.attempts + 1)
+            if post.incident is not None and retryable(after, now):
+                reason += f" (attempt {after.attempts} of {MAX_ATTEMPTS}; "
+                reason += "retried with the incident's next delivery)"
+            else:
+                reason += " (given up: post it by hand if it matters)"
+        return Delivery(outcome.result, reason, outcome.tweet_id, outcome.attempts, parent, caught_up)
+
+    def _parent(self, before: list[Any], posted: dict[str, str]) -> str | None:
+        """The tweet of the newest earlier update that was posted: the thread's last tweet."""
+        if not self._thread:
+            return None
+        for update in reversed(before):
+            if update.id in posted:
+                return posted[update.id]
+        return None
+
+    def _read(self, updates: list[Any]) -> dict[str, Entry]:
+        """The ledger's records of these updates, read side by side; empty if the ledger fails."""
+        if not updates:
+            return {}
+        ids = [u.id for u in updates]
+        try:
+            with ThreadPoolExecutor(max_workers=min(8, len(ids))) as pool:
+                found = dict(zip(ids, pool.map(self._store.get, ids), strict=True))
+        except LedgerError as exc:
+            log.warning(
+                f"Could not read the incident's earlier updates; no thread or catch-up this time: {exc}"
+            )
+            return {}
+        return {k: v for k, v in found.items() if v is not None}
+
+    def _record(self, entry: Entry, outcome: PostOutcome) -> None:
+        state = _STATE.get(outcome.result, FAILED)
+        error = None if state != FAILED else f"{outcome.result}: {outcome.reason}"
+        try:
+            finish(self._store, entry, state, tweet_id=outcome.tweet_id, error=error)
+        except LedgerError as exc:
+            log.error(
+                f"Could not record the outcome ({outcome.result}) of update {entry.record.update_id}: {exc}. "
+                "Its claim goes stale in 5 minutes; a later delivery may then post it again, and only "
+                "X's duplicate check stands in the way. Check the ledger bucket.",
+                extra={"json_fields": {"update_id": entry.record.update_id, "tweet_id": outcome.tweet_id}},
+            )

@@ -1,0 +1,290 @@
+"""Exactly once, threads and catch-up: the ledger, against a real GCS API server on loopback.
+
+fake-gcs-server runs as a subprocess; google-cloud-storage reaches it via
+STORAGE_EMULATOR_HOST. X is faked on the wire with `responses`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import pytest
+from conftest import X_TWEETS_URL, FakeGcsServer, load_fixture, post
+
+from bot.gcs_ledger import GcsStore
+from bot.ledger import (
+    CLAIMED,
+    FAILED,
+    MAX_ATTEMPTS,
+    POSTED,
+    RETRY_WINDOW_SECONDS,
+    STALE_CLAIM_SECONDS,
+    Entry,
+    MemoryStore,
+    Record,
+    claim,
+    finish,
+    take_over,
+)
+
+SHORTLINK = "https://stspg.io/inc1"
+
+
+def incident(n: int) -> dict[str, Any]:
+    """Incident `inc1` with its first n updates, newest first as Statuspage sends them."""
+    payload = load_fixture("incident.json")
+    payload["incident"].update(id="inc1", shortlink=SHORTLINK)
+    payload["incident"]["incident_updates"] = [
+        {
+            "id": f"upd{i}",
+            "body": f"Update number {i}.",
+            "status": "investigating" if i == 1 else "monitoring",
+            "created_at": f"2026-11-27T10:0{i}:00Z",
+        }
+        for i in range(n, 0, -1)
+    ]
+    return payload
+
+
+class FakeX:
+    """X's create-tweet endpoint: numbered tweet ids, scripted failures, a record of each body."""
+
+    def __init__(self, http: Any, delay: float = 0.0) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        self.failures: list[tuple[int, dict[str, Any]]] = []
+        self.delay = delay
+        self.lock = threading.Lock()
+        http.add_callback("POST", X_TWEETS_URL, callback=self)
+
+    def __call__(self, request: Any) -> tuple[int, dict[str, str], str]:
+        time.sleep(self.delay)  # widens the window for races
+        with self.lock:
+            body = json.loads(request.body)
+            self.bodies.append(body)
+            if self.failures:
+                status, answer = self.failures.pop(0)
+                return status, {}, json.dumps(answer)
+            tweet_id = str(1000 + len(self.bodies))
+            return 201, {}, json.dumps({"data": {"id": tweet_id, "text": body["text"]}})
+
+    def replies(self) -> list[str | None]:
+        return [b.get("reply", {}).get("in_reply_to_tweet_id") for b in self.bodies]
+
+
+# --- The claim rules, against both stores ----------------------------------------------------
+
+
+@pytest.fixture(params=["memory", "gcs"])
+def store(request: pytest.FixtureRequest) -> Any:
+    if request.param == "memory":
+        return MemoryStore()
+    return GcsStore(request.getfixturevalue("state_bucket"), project="test-project")
+
+
+def test_only_the_first_claim_wins(store) -> None:
+    won = claim(store, "u1", "i1", 1000.0, "owner-a")
+    assert isinstance(won, Entry) and won.record.state == CLAIMED
+    lost = claim(store, "u1", "i1", 1001.0, "owner-b")
+    assert isinstance(lost, Record) and lost.owner == "owner-a"
+
+
+def test_a_claim_whose_create_was_retried_is_still_ours(store) -> None:
+    won = claim(store, "u1", "i1", 1000.0, "owner-a")
+    again = claim(store, "u1", "i1", 1000.0, "owner-a")
+    assert isinstance(again, Entry) and again.version == won.version
+
+
+def test_outcome_is_recorded_and_blocks_later_claims(store) -> None:
+    won = claim(store, "u1", "i1", 1000.0, "a")
+    finish(store, won, POSTED, tweet_id="42", error=None)
+    record = store.get("u1").record
+    assert (record.state, record.tweet_id, record.attempts) == (POSTED, "42", 1)
+    assert isinstance(claim(store, "u1", "i1", 1000.0 + RETRY_WINDOW_SECONDS, "b"), Record)
+
+
+def test_stale_claim_is_taken_over_once(store) -> None:
+    claim(store, "u1", "i1", 1000.0, "dead")
+    assert isinstance(claim(store, "u1", "i1", 1000.0 + STALE_CLAIM_SECONDS - 1, "b"), Record)
+    entry = store.get("u1")
+    later = 1000.0 + STALE_CLAIM_SECONDS + 1
+    first = take_over(store, entry, later, "b")
+    second = take_over(store, entry, later, "c")  # read the same version: loses the swap
+    assert first is not None and first.record.owner == "b"
+    assert second is None
+
+
+def test_failed_updates_are_retryable_within_attempts_and_window(store) -> None:
+    entry = claim(store, "u1", "i1", 1000.0, "a")
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        finish(store, entry, FAILED, tweet_id=None, error="failed: X 503")
+        if attempt < MAX_ATTEMPTS:
+            entry = take_over(store, store.get("u1"), 2000.0, "a")
+            assert entry is not None, attempt
+    assert store.get("u1").record.attempts == MAX_ATTEMPTS
+    assert take_over(store, store.get("u1"), 2000.0, "a") is None
+    other = claim(store, "u2", "i1", 1000.0, "a")
+    finish(store, other, FAILED, tweet_id=None, error="x")
+    assert take_over(store, store.get("u2"), 1000.0 + RETRY_WINDOW_SECONDS + 1, "a") is None
+
+
+def test_finish_after_a_takeover_is_refused(store) -> None:
+    from bot.ledger import LedgerError
+
+    mine = claim(store, "u1", "i1", 1000.0, "slow")
+    take_over(store, store.get("u1"), 1000.0 + STALE_CLAIM_SECONDS + 1, "fast")
+    with pytest.raises(LedgerError):
+        finish(store, mine, POSTED, tweet_id="1", error=None)
+
+
+def test_unknown_update_reads_as_none(store) -> None:
+    assert store.get("never-seen") is None
+
+
+# --- Through the function, with STATE_BUCKET ---------------------------------------------------
+
+
+def test_twenty_concurrent_deliveries_post_once(make_client, http, secret_manager, state_bucket) -> None:
+    x = FakeX(http, delay=0.2)
+    client = make_client(STATE_BUCKET=state_bucket)
+    barrier = threading.Barrier(20)
+    answers: list[dict[str, Any]] = []
+
+    def deliver() -> None:
+        barrier.wait()
+        response = post(client, incident(1))
+        assert response.status_code == 200
+        answers.append(response.get_json())
+
+    threads = [threading.Thread(target=deliver) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(x.bodies) == 1
+    results = sorted(a["result"] for a in answers)
+    assert results == ["duplicate"] * 19 + ["posted"]
+
+
+def test_redelivery_to_a_new_instance_posts_nothing(make_client, http, secret_manager, state_bucket) -> None:
+    x = FakeX(http)
+    assert post(make_client(STATE_BUCKET=state_bucket), incident(1)).get_json()["result"] == "posted"
+    fresh = make_client(restart=True, STATE_BUCKET=state_bucket)
+    answer = post(fresh, incident(1)).get_json()
+    assert answer["result"] == "duplicate"
+    assert answer["reason"] == "already posted as tweet 1001"
+    assert len(x.bodies) == 1
+
+
+def test_updates_thread_under_their_incident_across_a_restart(
+    make_client, http, secret_manager, state_bucket
+) -> None:
+    x = FakeX(http)
+    client = make_client(STATE_BUCKET=state_bucket)
+    ids = [post(client, incident(n)).get_json()["tweet_id"] for n in (1, 2)]
+    client = make_client(restart=True, STATE_BUCKET=state_bucket)
+    ids += [post(client, incident(n)).get_json()["tweet_id"] for n in (3, 4)]
+    assert ids == ["1001", "1002", "1003", "1004"]
+    assert x.replies() == [None, "1001", "1002", "1003"]
+    assert [b["text"] for b in x.bodies] == [
+        f"[status] Investigating: Update number 1. {SHORTLINK}",
+        f"[status] Monitoring: Update number 2. {SHORTLINK}",
+        f"[status] Monitoring: Update number 3. {SHORTLINK}",
+        f"[status] Monitoring: Update number 4. {SHORTLINK}",
+    ]
+
+
+def test_threading_can_be_turned_off(make_client, http, secret_manager, state_bucket) -> None:
+    x = FakeX(http)
+    client = make_client(STATE_BUCKET=state_bucket, THREAD_UPDATES="false")
+    for n in (1, 2):
+        post(client, incident(n))
+    assert x.replies() == [None, None]
+
+
+def test_a_deleted_parent_posts_the_update_on_its_own(
+    make_client, http, secret_manager, state_bucket
+) -> None:
+    x = FakeX(http)
+    client = make_client(STATE_BUCKET=state_bucket)
+    post(client, incident(1))
+    x.failures.append(
+        (
+            403,
+            {
+                "detail": "You attempted to reply to a Tweet that is deleted or not visible to you.",
+                "status": 403,
+            },
+        )
+    )
+    answer = post(client, incident(2)).get_json()
+    assert answer["result"] == "posted"
+    assert x.replies() == [None, "1001", None]
+
+
+def test_failed_update_is_caught_up_before_the_next(make_client, http, secret_manager, state_bucket) -> None:
+    x = FakeX(http)
+    client = make_client(STATE_BUCKET=state_bucket)
+    assert post(client, incident(1)).get_json()["tweet_id"] == "1001"
+    x.failures += [(503, {"title": "Service Unavailable"})] * 3
+    failed = post(client, incident(2)).get_json()
+    assert failed["result"] == "failed"
+    assert "retried with the incident's next delivery" in failed["reason"]
+
+    answer = post(client, incident(3)).get_json()
+    assert answer["result"] == "posted"
+    assert answer["caught_up"] == [{"update_id": "upd2", "result": "posted", "tweet_id": "1005"}]
+    texts = [b["text"] for b in x.bodies]
+    assert texts[-2:] == [
+        f"[status] Monitoring: Update number 2. {SHORTLINK}",
+        f"[status] Monitoring: Update number 3. {SHORTLINK}",
+    ]
+    # In order, and threaded: update 2 under update 1, update 3 under update 2.
+    assert x.replies()[-2:] == ["1001", "1005"]
+    # Caught up means done: a further delivery posts neither again.
+    assert post(client, incident(3)).get_json()["result"] == "duplicate"
+    assert len(x.bodies) == 6
+
+
+def test_updates_the_ledger_never_saw_are_not_posted(make_client, http, secret_manager, state_bucket) -> None:
+    x = FakeX(http)
+    # The relay was deployed during update 3: updates 1 and 2 predate it.
+    answer = post(make_client(STATE_BUCKET=state_bucket), incident(3)).get_json()
+    assert answer["result"] == "posted" and "caught_up" not in answer
+    assert [b["text"] for b in x.bodies] == [f"[status] Monitoring: Update number 3. {SHORTLINK}"]
+
+
+def test_rate_limited_redelivery_is_retried(make_client, http, secret_manager, state_bucket) -> None:
+    x = FakeX(http)
+    x.failures.append((429, {"title": "Too Many Requests"}))
+    client = make_client(STATE_BUCKET=state_bucket)
+    assert post(client, incident(1)).get_json()["result"] == "rate_limited"
+    assert post(client, incident(1)).get_json()["result"] == "posted"
+    assert len(x.bodies) == 2
+
+
+@pytest.mark.usefixtures("secret_manager")
+def test_stopped_gcs_server_answers_failed_without_posting(
+    make_client, http, monkeypatch, tmp_path, capsys
+) -> None:
+    server = FakeGcsServer(tmp_path / "gcs.log")
+    server.start()
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", server.url)
+    bucket = server.create_bucket()
+    x = FakeX(http)
+    client = make_client(STATE_BUCKET=bucket)
+    assert post(client, incident(1)).get_json()["result"] == "posted"
+    server.stop()
+
+    started = time.monotonic()
+    response = post(client, incident(2))
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200
+    answer = response.get_json()
+    assert answer["result"] == "failed" and answer["reason"].startswith("ledger unavailable")
+    assert len(x.bodies) == 1
+    assert elapsed < 20  # the contract: Statuspage gets its answer well before its 30 s
+    errors = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"ERROR"' in line]
+    assert any("storage.objectAdmin" in e["message"] for e in errors)
