@@ -9,7 +9,7 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV_VERSION := 3.3.30
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
-.PHONY: test run lint format snapshot diagram clean
+.PHONY: test run bench lint format snapshot diagram clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed")'
@@ -37,6 +37,10 @@ run: $(STAMP)
 	STATUSPAGE_PAGE_ID=$${STATUSPAGE_PAGE_ID:-j2mfxwj97wnj} \
 	EXTRA_ALLOWED_CIDRS=127.0.0.1/32,::1/128 \
 	$(BIN)/functions-framework --target handle_webhook --source main.py --host 127.0.0.1 --port 8080
+
+# Speed and memory, each beside a hello-world function measured in the same run (bench/bench.py).
+bench: $(STAMP)
+	$(BIN)/python bench/bench.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +47,7 @@ class SecretStore:
         self._client: Any = None
         self._values: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._warmed = False
 
     def get(self, names: Sequence[str], *, refresh: bool = False) -> list[str]:
         """The values of `names` (version `latest`), read side by side when not cached."""
@@ -57,6 +59,19 @@ class SecretStore:
             if missing:
                 self._read(missing)
             return [self._values[n] for n in names]
+
+    @property
+    def warmed(self) -> bool:
+        return self._warmed
+
+    def warm(self, names: Sequence[str]) -> None:
+        """Read `names` once per instance, ignoring errors, so the first read can overlap other
+        I/O (the IP ranges fetch). A later `get` reads again, and reports it, if this failed."""
+        if self._warmed:
+            return
+        self._warmed = True
+        with contextlib.suppress(SecretError):
+            self.get(names)
 
     def _read(self, names: Iterable[str]) -> None:
         names = list(names)

@@ -10,8 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from twitter_text import parse_tweet
-from twitter_text.config import config as _twitter_text_config
+from bot._twitter_text import parse_tweet, twitter_text_config
 
 DEFAULT_TEMPLATE = "[status] {status}: {body} {url}"
 MAX_WEIGHT = 280
@@ -22,7 +21,7 @@ WORD_WINDOW = 30
 SCAN_LIMIT = 4 * MAX_WEIGHT
 # Characters X treats as invalid in a tweet (twitter-text's has_invalid_characters).
 _INVALID = dict.fromkeys(map(ord, "\ufffe\ufeff\uffff"))
-_OPTIONS = _twitter_text_config["defaults"]
+_OPTIONS = twitter_text_config["defaults"]
 
 
 class TemplateError(ValueError):
@@ -55,10 +54,6 @@ def weight(text: str) -> int:
     return parse_tweet(text).weightedLength
 
 
-def is_valid(text: str) -> bool:
-    return parse_tweet(text).valid
-
-
 def format_tweet(*, status: str, body: str, url: str, name: str = "", template: str | None = None) -> Tweet:
     """Render the template; if the result is too long for X, shorten the body, then the name."""
     template = template or DEFAULT_TEMPLATE
@@ -70,16 +65,18 @@ def format_tweet(*, status: str, body: str, url: str, name: str = "", template: 
         return re.sub(r" {2,}", " ", text).strip()
 
     text = render(body, name)
-    if is_valid(text):
-        return Tweet(text, weight(text), shortened=False)
+    parsed = parse_tweet(text)  # X's counting is the costly step: once, on the common path
+    if parsed.valid:
+        return Tweet(text, parsed.weightedLength, shortened=False)
     room = MAX_WEIGHT - weight(render(ELLIPSIS, name))
     if room < 0 and "{name}" in template:
         name = _shorten(name, MAX_WEIGHT - weight(render("", ELLIPSIS)))
         room = MAX_WEIGHT - weight(render(ELLIPSIS, name))
     text = render(_shorten(body, room), name)
-    if not is_valid(text):
+    parsed = parse_tweet(text)
+    if not parsed.valid:
         raise TemplateError(f"no valid tweet fits TWEET_TEMPLATE {template!r}")
-    return Tweet(text, weight(text), shortened=True)
+    return Tweet(text, parsed.weightedLength, shortened=True)
 
 
 def check_template(template: str | None) -> None:

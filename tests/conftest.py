@@ -87,8 +87,9 @@ class FakeSecretManager:
         return type("Response", (), {"payload": type("Payload", (), {"data": data})()})()
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def secret_manager(monkeypatch: pytest.MonkeyPatch) -> type[FakeSecretManager]:
+    """Every test gets the fake: no test may reach for Google's credentials or API."""
     from google.cloud import secretmanager
 
     fake = type("Fake", (FakeSecretManager,), {"values": dict(CREDENTIALS), "calls": [], "instances": 0})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from pathlib import Path
 
 import pytest
 from hypothesis import example, given, settings
@@ -122,3 +123,27 @@ def test_template_that_cannot_fit_is_refused() -> None:
     with pytest.raises(TemplateError):
         check_template("x" * 300 + " {body} {url}")
     check_template("{name} ({status}): {body} {url}")
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=BODIES)
+@example(text="1️⃣ #️⃣ *️⃣ 10 © ® ™ 🇺🇸🇬 👨‍👩‍👧‍👦👍🏽 ❤ ❤️ 🏴󠁧󠁢󠁳󠁣󠁴󠁿")
+def test_emoji_scan_matches_twitter_texts_own(text: str) -> None:
+    """bot/_twitter_text.py tries twitter-text's emoji regex only where an emoji can start."""
+    from bot._twitter_text import extract_emojis, original_extract_emojis
+
+    assert extract_emojis(text) == original_extract_emojis(text)
+
+
+def test_twitter_text_imports_without_pkg_resources() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['pkg_resources'] = None\n"  # as on Python 3.12+ without setuptools
+        "from bot.tweet import format_tweet\n"
+        "t = format_tweet(status='resolved', body='\\U0001F600' * 200, url='https://x.co/a')\n"
+        "assert t.weighted_length == 277, t\n"
+        "assert sys.modules['pkg_resources'] is None\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)
