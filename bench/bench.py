@@ -479,7 +479,8 @@ def _us(seconds: float) -> str:
 
 
 def _row(name: str, ours: str, floor: str, ratio: float, target: str, met: bool | None) -> tuple:  # noqa: PLR0917
-    return (name, ours, floor, f"{ratio:.2f}x", target, "" if met is None else ("yes" if met else "NO"))
+    shown = f"{ratio:.2f}x" if ratio >= 0.01 else f"1/{1 / ratio:.0f}"
+    return (name, ours, floor, shown, target, "" if met is None else ("yes" if met else "NO"))
 
 
 if __name__ == "__main__":
