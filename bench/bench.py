@@ -28,6 +28,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 HELLO = ROOT / "bench" / "hello" / "main.py"
@@ -124,6 +125,43 @@ def row_cold_start(runs: int) -> dict:
 # --- 2. cold posting path (in a fresh subprocess) ------------------------------------------------
 
 
+def fake_upstreams(latency: float) -> Any:
+    """In this process: the ranges, each Secret Manager read and X answer after `latency` s."""
+    import responses
+    from google.cloud import secretmanager
+
+    class SlowSecretManager:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass
+
+        def access_secret_version(self, request: dict, **kwargs: object) -> object:
+            time.sleep(latency)
+            return type("R", (), {"payload": type("P", (), {"data": b"x" * 40})()})()
+
+    secretmanager.SecretManagerServiceClient = SlowSecretManager
+    counter = iter(range(10**9))
+
+    def ranges(request: object) -> tuple[int, dict, bytes]:
+        time.sleep(latency)
+        return 200, {}, RANGES
+
+    def tweet(request: object) -> tuple[int, dict, str]:
+        time.sleep(latency)
+        return 201, {}, json.dumps({"data": {"id": str(next(counter)), "text": "t"}})
+
+    mock = responses.RequestsMock(assert_all_requests_are_fired=False)
+    mock.start()
+    mock.add_callback("GET", "https://ranges.bench/", callback=ranges)
+    mock.add_callback("POST", "https://api.twitter.com/2/tweets", callback=tweet)
+    os.environ.update(
+        STATUSPAGE_PAGE_ID=PAGE_ID,
+        GOOGLE_CLOUD_PROJECT="bench",
+        ATLASSIAN_IP_RANGES_URL="https://ranges.bench/",
+        IP_RANGES_SNAPSHOT="/nonexistent",
+    )
+    return mock
+
+
 def _child_cold_post(latency: float, floor: bool) -> None:
     """Runs in a new process: import, then time the first trusted POST with posting on."""
     started = time.perf_counter()
@@ -132,38 +170,7 @@ def _child_cold_post(latency: float, floor: bool) -> None:
     if floor:
         app = functions_framework.create_app("hello", str(HELLO))
     else:
-        import responses
-        from google.cloud import secretmanager
-
-        class SlowSecretManager:
-            def __init__(self, *args: object, **kwargs: object) -> None:
-                pass
-
-            def access_secret_version(self, request: dict, **kwargs: object) -> object:
-                time.sleep(latency)
-                data = b"x" * 40
-                return type("R", (), {"payload": type("P", (), {"data": data})()})()
-
-        secretmanager.SecretManagerServiceClient = SlowSecretManager
-        mock = responses.RequestsMock(assert_all_requests_are_fired=False)
-        mock.start()
-
-        def slow(body: bytes):
-            def callback(request: object) -> tuple[int, dict, bytes]:
-                time.sleep(latency)
-                return (201 if body.startswith(b'{"data"') else 200), {}, body
-
-            return callback
-
-        mock.add_callback("GET", "https://ranges.bench/", callback=slow(RANGES))
-        tweet = json.dumps({"data": {"id": "1", "text": "t"}}).encode()
-        mock.add_callback("POST", "https://api.twitter.com/2/tweets", callback=slow(tweet))
-        os.environ.update(
-            STATUSPAGE_PAGE_ID=PAGE_ID,
-            GOOGLE_CLOUD_PROJECT="bench",
-            ATLASSIAN_IP_RANGES_URL="https://ranges.bench/",
-            IP_RANGES_SNAPSHOT="/nonexistent",
-        )
+        fake_upstreams(latency)
         app = functions_framework.create_app("handle_webhook", str(ROOT / "main.py"))
     client = app.test_client()
     imported = time.perf_counter()
@@ -282,32 +289,7 @@ def _child_memory(n: int, floor: bool) -> None:
         for _ in range(n):
             client.post("/", data=INCIDENT, headers={"X-Forwarded-For": TRUSTED_IP})
     else:
-        import responses
-        from google.cloud import secretmanager
-
-        class FakeSecretManager:
-            def __init__(self, *args: object, **kwargs: object) -> None:
-                pass
-
-            def access_secret_version(self, request: dict, **kwargs: object) -> object:
-                return type("R", (), {"payload": type("P", (), {"data": b"y" * 40})()})()
-
-        secretmanager.SecretManagerServiceClient = FakeSecretManager
-        mock = responses.RequestsMock(assert_all_requests_are_fired=False)
-        mock.start()
-        mock.get("https://ranges.bench/", body=RANGES)
-        counter = iter(range(10**9))
-        mock.add_callback(
-            "POST",
-            "https://api.twitter.com/2/tweets",
-            callback=lambda r: (201, {}, json.dumps({"data": {"id": str(next(counter)), "text": "t"}})),
-        )
-        os.environ.update(
-            STATUSPAGE_PAGE_ID=PAGE_ID,
-            GOOGLE_CLOUD_PROJECT="bench",
-            ATLASSIAN_IP_RANGES_URL="https://ranges.bench/",
-            IP_RANGES_SNAPSHOT="/nonexistent",
-        )
+        mock = fake_upstreams(0.0)
         app = functions_framework.create_app("handle_webhook", str(ROOT / "main.py"))
         client = app.test_client()
         base = json.loads(INCIDENT)
