@@ -90,7 +90,7 @@ class Relay:
             return Delivery("duplicate", why_not(won, now))
 
         caught_up: list[dict[str, Any]] = []
-        posted: dict[str, str] = {}  # update id -> tweet id, for this incident's thread
+        posted: dict[str, str] = {}  # update id -> tweet id: the incident's thread so far
         earlier = []
         if post.incident is not None:
             earlier = [u for u in post.incident.ordered_updates() if u.id != post.update_id]
@@ -100,49 +100,7 @@ class Relay:
                 for u in earlier
                 if (e := entries.get(u.id)) and e.record.state == POSTED and e.record.tweet_id
             }
-            for index, update in enumerate(earlier):
-                entry = entries.get(update.id)
-                # Only updates the ledger saw qualify: one it never saw predates the relay.
-                if entry is None or not retryable(entry.record, now):
-                    continue
-                if catch_up_by - self._clock() < _MIN_POST_SECONDS:
-                    log.warning(
-                        "Catch-up stopped for lack of time; the rest waits for the next delivery",
-                        extra={"json_fields": {"incident_id": post.incident_id, "update_id": update.id}},
-                    )
-                    break
-                try:
-                    mine = take_over(self._store, entry, now, owner)
-                except LedgerError as exc:
-                    log.warning(f"Catch-up skipped, ledger unavailable: {exc}")
-                    break
-                if mine is None:
-                    continue  # not retryable after all, or another request took it
-                parent = self._parent(earlier[:index], posted)
-                outcome = self._x.post(
-                    tweet_for(post.incident, update, self._template).text,
-                    reply_to=parent,
-                    deadline=catch_up_by,
-                )
-                self._record(mine, outcome)
-                if outcome.tweet_id:
-                    posted[update.id] = outcome.tweet_id
-                caught_up.append(
-                    {"update_id": update.id, "result": outcome.result, "tweet_id": outcome.tweet_id}
-                )
-                log.log(
-                    logging.INFO if outcome.result in _STATE else logging.WARNING,
-                    f"Catch-up {outcome.result}: earlier update of the incident",
-                    extra={
-                        "json_fields": {
-                            "incident_id": post.incident_id,
-                            "update_id": update.id,
-                            "result": f"catch_up_{outcome.result}",
-                            "tweet_id": outcome.tweet_id,
-                            "reason": outcome.reason,
-                        }
-                    },
-                )
+            caught_up = self._catch_up(post, earlier, entries, posted, now, owner, catch_up_by)
 
         parent = self._parent(earlier, posted)
         outcome = self._x.post(post.text, reply_to=parent, deadline=answer_by - CALL_DEADLINE_SECONDS)
@@ -156,6 +114,63 @@ class Relay:
             else:
                 reason += " (given up: post it by hand if it matters)"
         return Delivery(outcome.result, reason, outcome.tweet_id, outcome.attempts, parent, caught_up)
+
+    def _catch_up(  # noqa: PLR0917 - one step of deliver(), split out to be read on its own
+        self,
+        post: Post,
+        earlier: list[Any],
+        entries: dict[str, Entry],
+        posted: dict[str, str],
+        now: float,
+        owner: str,
+        deadline: float,
+    ) -> list[dict[str, Any]]:
+        """Retry, oldest first, the earlier updates the ledger holds as retryable, adding what
+        it posts to `posted`. Updates the ledger never saw (from before the relay's first
+        delivery) do not qualify."""
+        done: list[dict[str, Any]] = []
+        for index, update in enumerate(earlier):
+            entry = entries.get(update.id)
+            if entry is None or not retryable(entry.record, now):
+                continue
+            if deadline - self._clock() < _MIN_POST_SECONDS:
+                log.warning(
+                    "Catch-up stopped for lack of time; the rest waits for the next delivery",
+                    extra={"json_fields": {"incident_id": post.incident_id, "update_id": update.id}},
+                )
+                break
+            try:
+                mine = take_over(self._store, entry, now, owner)
+            except LedgerError as exc:
+                log.warning(f"Catch-up skipped, ledger unavailable: {exc}")
+                break
+            if mine is None:
+                continue  # another request took it meanwhile
+            outcome = self._x.post(
+                tweet_for(post.incident, update, self._template).text,
+                reply_to=self._parent(earlier[:index], posted),
+                deadline=deadline,
+            )
+            self._record(mine, outcome)
+            if outcome.tweet_id:
+                posted[update.id] = outcome.tweet_id
+            done.append({"update_id": update.id, "result": outcome.result, "tweet_id": outcome.tweet_id})
+            log.log(
+                logging.INFO if outcome.result in _STATE else logging.WARNING,
+                f"Catch-up {outcome.result}: earlier update of the incident",
+                extra={
+                    "json_fields": {
+                        "incident_id": post.incident_id,
+                        "update_id": update.id,
+                        "result": f"catch_up_{outcome.result}",
+                        "tweet_id": outcome.tweet_id,
+                        "reason": outcome.reason,
+                    }
+                },
+            )
+            if outcome.result == "rate_limited":
+                break  # every further post would be refused too
+        return done
 
     def _parent(self, before: list[Any], posted: dict[str, str]) -> str | None:
         """The tweet of the newest earlier update that was posted: the thread's last tweet."""

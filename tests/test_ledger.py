@@ -248,6 +248,24 @@ def test_failed_update_is_caught_up_before_the_next(make_client, http, secret_ma
     assert len(x.bodies) == 6
 
 
+def test_catch_up_stops_at_a_rate_limit(make_client, http, state_bucket) -> None:
+    x = FakeX(http)
+    client = make_client(STATE_BUCKET=state_bucket)
+    post(client, incident(1))
+    for n, failures in ((2, 3), (3, 6)):  # update 3's delivery also retries update 2, in vain
+        x.failures += [(503, {"title": "Service Unavailable"})] * failures
+        assert post(client, incident(n)).get_json()["result"] == "failed"
+    x.failures.append((429, {"title": "Too Many Requests"}))
+    answer = post(client, incident(4)).get_json()
+    assert answer["caught_up"] == [{"update_id": "upd2", "result": "rate_limited", "tweet_id": None}]
+    # Update 3 was not tried into the same limit; the new update was, and went out.
+    assert [b["text"] for b in x.bodies[-2:]] == [
+        f"[status] Monitoring: Update number 2. {SHORTLINK}",
+        f"[status] Monitoring: Update number 4. {SHORTLINK}",
+    ]
+    assert answer["result"] == "posted"
+
+
 def test_updates_the_ledger_never_saw_are_not_posted(make_client, http, secret_manager, state_bucket) -> None:
     x = FakeX(http)
     # The relay was deployed during update 3: updates 1 and 2 predate it.
