@@ -76,9 +76,9 @@ def _ranges(codes: list[int]) -> list[tuple[int, int]]:
 
 
 _module = _import()
-original_extract_emojis = sys.modules["twitter_text.parse_tweet"].extract_emojis_with_indices
+# From its defining module, never patched: correct even if this module is imported again.
+original_extract_emojis = sys.modules["twitter_text.extract_emojis"].extract_emojis_with_indices
 extract_emojis = _emoji_extractor()
 sys.modules["twitter_text.parse_tweet"].extract_emojis_with_indices = extract_emojis
 parse_tweet = _module.parse_tweet
-extract_urls = _module.extract_urls
 twitter_text_config = sys.modules["twitter_text.config"].config

@@ -84,7 +84,7 @@ def retryable(record: Record, now: float) -> bool:
     return False
 
 
-def why_not(record: Record, now: float) -> str:
+def why_not(record: Record) -> str:
     """Why a record cannot be claimed, for the answer to a re-delivery."""
     if record.state == POSTED:
         return f"already posted as tweet {record.tweet_id}"

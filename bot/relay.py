@@ -87,7 +87,7 @@ class Relay:
             log.error(f"Ledger unavailable; nothing posted: {exc}")
             return Delivery("failed", f"ledger unavailable: {exc}")
         if isinstance(won, Record):
-            return Delivery("duplicate", why_not(won, now))
+            return Delivery("duplicate", why_not(won))
 
         caught_up: list[dict[str, Any]] = []
         posted: dict[str, str] = {}  # update id -> tweet id: the incident's thread so far

@@ -132,6 +132,7 @@ def test_emoji_scan_matches_twitter_texts_own(text: str) -> None:
     """bot/_twitter_text.py tries twitter-text's emoji regex only where an emoji can start."""
     from bot._twitter_text import extract_emojis, original_extract_emojis
 
+    assert original_extract_emojis.__module__ == "twitter_text.extract_emojis"  # the library's own
     assert extract_emojis(text) == original_extract_emojis(text)
 
 
