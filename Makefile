@@ -8,6 +8,10 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_VERSION := 3.3.30
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+# What Cloud Functions installs: requirements.txt alone, and no setuptools (python312+
+# runtimes have none). tests/test_deploy_bundle.py serves a request from the zip's files with it.
+DEPLOY_VENV := .venv-deploy
+DEPLOY_STAMP := $(DEPLOY_VENV)/.installed
 
 .PHONY: test run bench lint format snapshot diagram clean
 
@@ -24,7 +28,15 @@ $(CHECKOV_STAMP):
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
 	touch $@
 
-test: $(STAMP) $(CHECKOV_STAMP)
+$(DEPLOY_STAMP): requirements.txt
+	rm -rf $(DEPLOY_VENV)
+	$(PYTHON) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DEPLOY_VENV)/bin/python -m pip install --quiet -r requirements.txt
+	$(DEPLOY_VENV)/bin/python -m pip uninstall --quiet --yes setuptools
+	touch $@
+
+test: $(STAMP) $(CHECKOV_STAMP) $(DEPLOY_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
@@ -59,4 +71,4 @@ diagram:
 	dot -Tpng -Gdpi=110 img/architecture.dot -o img/architecture.png
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache .hypothesis terraform/build
+	rm -rf $(VENV) $(CHECKOV_VENV) $(DEPLOY_VENV) .pytest_cache .ruff_cache .hypothesis terraform/build
