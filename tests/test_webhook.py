@@ -183,8 +183,7 @@ def test_first_request_reads_secrets_while_the_ranges_load(make_client, http, se
         overlapped = secret_read_started.wait(timeout=5)
         return (200 if overlapped else 500), {}, json.dumps(load_fixture("ip-ranges.json"))
 
-    http.replace(responses.GET, RANGES_URL, body="")  # the fixture's plain answer is replaced below
-    http.remove(responses.GET, RANGES_URL)
+    http.remove(responses.GET, RANGES_URL)  # the fixture's plain answer gives way to this one
     http.add_callback(responses.GET, RANGES_URL, callback=ranges)
     x_answers(http, created())
     answer = post(make_client(), INCIDENT).get_json()
@@ -198,6 +197,18 @@ def test_trusted_proxy_hops_takes_the_second_entry_from_the_right(make_client, h
     assert post(client, INCIDENT, ip=f"203.0.113.9, {TRUSTED_IP}, 130.211.0.5").status_code == 200
     assert post(client, INCIDENT, ip=f"{TRUSTED_IP}, 203.0.113.9, 130.211.0.5").status_code == 403
     assert post(client, INCIDENT, ip="130.211.0.5").status_code == 403  # too few entries
+
+
+def test_cold_start_during_a_ranges_outage_uses_the_snapshot(make_client, http, tmp_path):
+    snapshot = tmp_path / "ip_ranges_snapshot.json"
+    snapshot.write_text(json.dumps(load_fixture("ip-ranges.json")))
+    http.remove(responses.GET, RANGES_URL)
+    http.get(RANGES_URL, status=503)
+    with_snapshot = make_client(DRY_RUN="true", IP_RANGES_SNAPSHOT=str(snapshot))
+    assert post(with_snapshot, INCIDENT).get_json()["result"] == "dry_run"
+    # Without a snapshot the instance fails closed.
+    without = make_client(DRY_RUN="true", IP_RANGES_SNAPSHOT=str(tmp_path / "missing.json"))
+    assert post(without, INCIDENT).status_code == 403
 
 
 def test_ipv6_source_is_checked(make_client, http):
