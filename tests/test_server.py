@@ -76,6 +76,7 @@ def server(ranges_url: str, tmp_path_factory, log_file: Path) -> Iterator[str]:
     env = {
         "STATUSPAGE_PAGE_ID": PAGE_ID,
         "DRY_RUN": "true",
+        "LOG_EXECUTION_ID": "true",  # as Terraform deploys it
         "ATLASSIAN_IP_RANGES_URL": ranges_url,
         "IP_RANGES_SNAPSHOT": str(tmp_path_factory.mktemp("s") / "none.json"),
     }
@@ -141,6 +142,8 @@ def test_server_logs_are_json_lines(server: str, log_file: Path) -> None:
     assert lines[0]["message"] == "incident-twitter-bot started"
     last = lines[-1]
     assert (last["severity"], last["result"], last["source_ip"]) == ("INFO", "ignored", TRUSTED_IP)
+    # LOG_EXECUTION_ID: functions-framework adds the execution id to our JSON, not around it.
+    assert last["logging.googleapis.com/labels"]["execution_id"]
 
 
 def test_preview_cli_prints_the_tweet() -> None:
