@@ -94,7 +94,11 @@ class XClient:
                 return self._failed(str(exc), attempt)
             except tweepy.TooManyRequests as exc:
                 return self._rate_limited(exc.response, attempt)
-            except (tweepy.Forbidden, tweepy.BadRequest, tweepy.NotFound) as exc:
+            except tweepy.TwitterServerError as exc:
+                error: Exception = exc
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                error = exc
+            except tweepy.HTTPException as exc:
                 if reply_to and _parent_gone(exc):
                     log.warning(
                         "X refused the reply because the tweet it answers is gone; posting it on its own",
@@ -102,29 +106,7 @@ class XClient:
                     )
                     reply_to = None
                     continue
-                if not isinstance(exc, tweepy.Forbidden):
-                    return self._failed(f"X answered {exc.response.status_code}", attempt, detail=str(exc))
-                if "duplicate content" in str(exc).lower():
-                    return PostOutcome("duplicate", "X rejected the text as a duplicate", None, attempt)
-                return self._failed(
-                    "X refused the post (403): check that the app's permission is 'Read and "
-                    "write', then regenerate the access token and secret and update the secrets",
-                    attempt,
-                    detail=str(exc),
-                )
-            except tweepy.TwitterServerError as exc:
-                error: Exception = exc
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                error = exc
-            except tweepy.HTTPException as exc:
-                status = exc.response.status_code
-                if status == 402:
-                    return self._failed(
-                        "X answered 402 Payment Required: the app's API credits are used up; "
-                        "top them up in the X developer portal",
-                        attempt,
-                    )
-                return self._failed(f"X answered {status}", attempt, detail=str(exc))
+                return self._refused(exc, attempt)
             # Only transient failures reach here.
             wait = BACKOFF_SECONDS[min(attempt, len(BACKOFF_SECONDS)) - 1] * random.uniform(1, 1.5)  # noqa: S311 - jitter
             remaining = deadline - self._clock()
@@ -149,6 +131,26 @@ class XClient:
                 self._client = _build_client(credentials)
                 self._client_credentials = credentials
             return self._client
+
+    def _refused(self, exc: Any, attempt: int) -> PostOutcome:
+        """What a final 4xx from X means (401 and 429 are handled before this)."""
+        status = exc.response.status_code
+        if status == 402:
+            return self._failed(
+                "X answered 402 Payment Required: the app's API credits are used up; "
+                "top them up in the X developer portal",
+                attempt,
+            )
+        if status == 403 and "duplicate content" in str(exc).lower():
+            return PostOutcome("duplicate", "X rejected the text as a duplicate", None, attempt)
+        if status == 403:
+            return self._failed(
+                "X refused the post (403): check that the app's permission is 'Read and "
+                "write', then regenerate the access token and secret and update the secrets",
+                attempt,
+                detail=str(exc),
+            )
+        return self._failed(f"X answered {status}", attempt, detail=str(exc))
 
     def _failed(self, reason: str, attempts: int, *, detail: str | None = None) -> PostOutcome:
         fields: dict[str, Any] = {"attempts": attempts}
