@@ -117,11 +117,15 @@ def take_over(store: Store, entry: Entry, now: float, owner: str) -> Entry | Non
     return store.replace(claimed, entry.version)
 
 
-def finish(store: Store, entry: Entry, state: str, *, tweet_id: str | None, error: str | None) -> None:
-    """Record the outcome of our claim. A lost compare-and-swap means our claim went stale."""
-    record = dataclasses.replace(
-        entry.record, state=state, attempts=entry.record.attempts + 1, tweet_id=tweet_id, error=error
+def outcome_of(record: Record, state: str, *, tweet_id: str | None, error: str | None) -> Record:
+    """The record after one more finished attempt."""
+    return dataclasses.replace(
+        record, state=state, attempts=record.attempts + 1, tweet_id=tweet_id, error=error
     )
+
+
+def finish(store: Store, entry: Entry, record: Record) -> None:
+    """Write the outcome of our claim. A lost compare-and-swap means our claim went stale."""
     if store.replace(record, entry.version) is None:
         raise LedgerError(f"claim on update {record.update_id} was taken over before its outcome was written")
 

@@ -7,7 +7,6 @@ incident's earlier updates the ledger holds as failed, oldest first.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 import uuid
@@ -29,6 +28,7 @@ from bot.ledger import (
     Store,
     claim,
     finish,
+    outcome_of,
     retryable,
     take_over,
     why_not,
@@ -104,10 +104,9 @@ class Relay:
 
         parent = self._parent(earlier, posted)
         outcome = self._x.post(post.text, reply_to=parent, deadline=answer_by - CALL_DEADLINE_SECONDS)
-        self._record(won, outcome)
+        after = self._record(won, outcome)
         reason = outcome.reason
-        if outcome.result in ("failed", "rate_limited"):
-            after = dataclasses.replace(won.record, state=FAILED, attempts=won.record.attempts + 1)
+        if after.state == FAILED:
             if post.incident is not None and retryable(after, now):
                 reason += f" (attempt {after.attempts} of {MAX_ATTEMPTS}; "
                 reason += "retried with the incident's next delivery)"
@@ -196,11 +195,13 @@ class Relay:
             return {}
         return {k: v for k, v in found.items() if v is not None}
 
-    def _record(self, entry: Entry, outcome: PostOutcome) -> None:
+    def _record(self, entry: Entry, outcome: PostOutcome) -> Record:
+        """Write the outcome to the ledger; the record, written or not, says what it was."""
         state = _STATE.get(outcome.result, FAILED)
         error = None if state != FAILED else f"{outcome.result}: {outcome.reason}"
+        after = outcome_of(entry.record, state, tweet_id=outcome.tweet_id, error=error)
         try:
-            finish(self._store, entry, state, tweet_id=outcome.tweet_id, error=error)
+            finish(self._store, entry, after)
         except LedgerError as exc:
             log.error(
                 f"Could not record the outcome ({outcome.result}) of update {entry.record.update_id}: {exc}. "
@@ -208,3 +209,4 @@ class Relay:
                 "X's duplicate check stands in the way. Check the ledger bucket.",
                 extra={"json_fields": {"update_id": entry.record.update_id, "tweet_id": outcome.tweet_id}},
             )
+        return after

@@ -27,6 +27,7 @@ from bot.ledger import (
     Record,
     claim,
     finish,
+    outcome_of,
     take_over,
 )
 
@@ -99,7 +100,7 @@ def test_a_claim_whose_create_was_retried_is_still_ours(store) -> None:
 
 def test_outcome_is_recorded_and_blocks_later_claims(store) -> None:
     won = claim(store, "u1", "i1", 1000.0, "a")
-    finish(store, won, POSTED, tweet_id="42", error=None)
+    finish(store, won, outcome_of(won.record, POSTED, tweet_id="42", error=None))
     record = store.get("u1").record
     assert (record.state, record.tweet_id, record.attempts) == (POSTED, "42", 1)
     assert isinstance(claim(store, "u1", "i1", 1000.0 + RETRY_WINDOW_SECONDS, "b"), Record)
@@ -119,14 +120,14 @@ def test_stale_claim_is_taken_over_once(store) -> None:
 def test_failed_updates_are_retryable_within_attempts_and_window(store) -> None:
     entry = claim(store, "u1", "i1", 1000.0, "a")
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        finish(store, entry, FAILED, tweet_id=None, error="failed: X 503")
+        finish(store, entry, outcome_of(entry.record, FAILED, tweet_id=None, error="failed: X 503"))
         if attempt < MAX_ATTEMPTS:
             entry = take_over(store, store.get("u1"), 2000.0, "a")
             assert entry is not None, attempt
     assert store.get("u1").record.attempts == MAX_ATTEMPTS
     assert take_over(store, store.get("u1"), 2000.0, "a") is None
     other = claim(store, "u2", "i1", 1000.0, "a")
-    finish(store, other, FAILED, tweet_id=None, error="x")
+    finish(store, other, outcome_of(other.record, FAILED, tweet_id=None, error="x"))
     assert take_over(store, store.get("u2"), 1000.0 + RETRY_WINDOW_SECONDS + 1, "a") is None
 
 
@@ -136,7 +137,7 @@ def test_finish_after_a_takeover_is_refused(store) -> None:
     mine = claim(store, "u1", "i1", 1000.0, "slow")
     take_over(store, store.get("u1"), 1000.0 + STALE_CLAIM_SECONDS + 1, "fast")
     with pytest.raises(LedgerError):
-        finish(store, mine, POSTED, tweet_id="1", error=None)
+        finish(store, mine, outcome_of(mine.record, POSTED, tweet_id="1", error=None))
 
 
 def test_unknown_update_reads_as_none(store) -> None:
