@@ -106,7 +106,14 @@ def claim(store: Store, update_id: str, incident_id: str | None, now: float, own
         return store.create(fresh) or fresh
     if existing.record.state == CLAIMED and existing.record.owner == owner:
         return existing
-    return take_over(store, existing, now, owner) or existing.record
+    taken = take_over(store, existing, now, owner)
+    if taken is not None:
+        return taken
+    if retryable(existing.record, now):
+        # Another request claimed it between our read and our write: report its claim.
+        current = store.get(update_id)
+        return current.record if current else existing.record
+    return existing.record
 
 
 def take_over(store: Store, entry: Entry, now: float, owner: str) -> Entry | None:

@@ -131,6 +131,29 @@ def test_failed_updates_are_retryable_within_attempts_and_window(store) -> None:
     assert take_over(store, store.get("u2"), 1000.0 + RETRY_WINDOW_SECONDS + 1, "a") is None
 
 
+def test_a_claim_lost_to_a_racing_retry_reports_the_winner() -> None:
+    from bot.ledger import why_not
+
+    class RacingStore(MemoryStore):
+        """Another request retries the update between this one's read and its write."""
+
+        raced = False
+
+        def get(self, update_id: str) -> Entry | None:
+            entry = super().get(update_id)
+            if entry is not None and not self.raced:
+                self.raced = True
+                take_over(self, entry, 2000.0, "rival")
+            return entry
+
+    store = RacingStore()
+    first = claim(store, "u1", "i1", 1000.0, "a")
+    finish(store, first, outcome_of(first.record, FAILED, tweet_id=None, error="failed: X 503"))
+    lost = claim(store, "u1", "i1", 2000.0, "b")
+    assert isinstance(lost, Record) and lost.owner == "rival"
+    assert why_not(lost) == "being posted by another request"
+
+
 def test_finish_after_a_takeover_is_refused(store) -> None:
     from bot.ledger import LedgerError
 
