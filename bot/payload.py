@@ -45,8 +45,11 @@ class Incident:
         return max(self.updates, key=_age)
 
 
+_NO_DISPLAY_AT = datetime.min.replace(tzinfo=UTC)
+
+
 def _age(update: IncidentUpdate) -> tuple[datetime, datetime]:
-    return (update.created_at, update.display_at or datetime.min.replace(tzinfo=UTC))
+    return (update.created_at, update.display_at or _NO_DISPLAY_AT)
 
 
 @dataclass(frozen=True)
