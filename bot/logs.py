@@ -20,18 +20,23 @@ _trace: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace", def
 
 
 class Redactor:
-    """Replaces known secret values, raw or JSON-escaped, with a marker."""
+    """Replaces known secret values, raw or JSON-escaped, with a marker.
+
+    Thread-safe: `add` swaps in a new immutable set, so a line being scrubbed keeps iterating
+    the set it started with (a set changed in place raised "Set changed size during iteration",
+    and the line was lost).
+    """
 
     MARK = "[redacted]"
 
     def __init__(self) -> None:
-        self._values: set[str] = set()
+        self._values: frozenset[str] = frozenset()
         self._lock = threading.Lock()
 
     def add(self, value: str) -> None:
         if len(value) >= 4:  # shorter strings would redact ordinary words
             with self._lock:
-                self._values |= {value, json.dumps(value, ensure_ascii=False)[1:-1]}
+                self._values = self._values | {value, json.dumps(value, ensure_ascii=False)[1:-1]}
 
     def __call__(self, text: str) -> str:
         for value in self._values:
@@ -58,7 +63,12 @@ class CloudLoggingFormatter(logging.Formatter):
         trace = _trace.get()
         if trace:
             entry[TRACE_KEY] = trace
-        return self._redact(json.dumps(entry, default=str, ensure_ascii=False))
+        line = self._redact(json.dumps(entry, default=str, ensure_ascii=False))
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (e.g. in an error X sent) is no UTF-8
+            line = line.encode("utf-8", "backslashreplace").decode("utf-8")
+        return line
 
 
 class _StdoutHandler(logging.Handler):

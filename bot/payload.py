@@ -6,10 +6,20 @@ answer `ignored` instead of crashing on a KeyError.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
+
+# Statuspage's ids are 12 lowercase letters and digits. This wider set keeps every id a safe
+# ledger object name and log value: no slash, no control character, no lone surrogate.
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Statuspage's statuses are single words (investigating, in_progress…); the tweet shows them
+# whole, so a long one could leave no room for a valid tweet.
+MAX_STATUS_LENGTH = 32
+# Statuspage's shortlinks are ~30 characters; X counts any URL as 23 up to 4,096.
+MAX_URL_LENGTH = 2048
 
 
 class Ignored(Exception):  # noqa: N818 - it is an outcome, not an error
@@ -80,18 +90,20 @@ def _incident(raw: Any) -> Incident:
     if not isinstance(raw, dict):
         raise Ignored("missing or invalid field: incident")
     shortlink = _text(raw, "shortlink", "incident")
-    parts = urlsplit(shortlink)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in shortlink):
-        raise Ignored("missing or invalid field: incident.shortlink (not an http(s) URL)")
+    if not is_link(shortlink):
+        raise Ignored(
+            "missing or invalid field: incident.shortlink (not an http(s) URL of printable "
+            f"characters, at most {MAX_URL_LENGTH:,})"
+        )
     updates = raw.get("incident_updates")
     if not isinstance(updates, list) or not updates:
         raise Ignored("missing or invalid field: incident.incident_updates (not a non-empty list)")
     name = raw.get("name")
     return Incident(
-        id=_text(raw, "id", "incident"),
+        id=_id(raw, "id", "incident"),
         name=name if isinstance(name, str) else "",
         shortlink=shortlink,
-        status=_text(raw, "status", "incident"),
+        status=_status(raw, "incident"),
         updates=tuple(_update(u, f"incident.incident_updates[{i}]") for i, u in enumerate(updates)),
     )
 
@@ -104,9 +116,9 @@ def _update(raw: Any, where: str) -> IncidentUpdate:
         raise Ignored(f"missing or invalid field: {where}.body")
     display_at = raw.get("display_at")
     return IncidentUpdate(
-        id=_text(raw, "id", where),
+        id=_id(raw, "id", where),
         body=body,
-        status=_text(raw, "status", where),
+        status=_status(raw, where),
         created_at=_time(raw.get("created_at"), f"{where}.created_at"),
         # display_at only breaks ties, so a bad one is dropped rather than rejecting the update.
         display_at=_parse_time(display_at) if isinstance(display_at, str) else None,
@@ -119,10 +131,36 @@ def _component(update: Any, component: Any) -> ComponentChange:
     if not isinstance(component, dict):
         raise Ignored("missing or invalid field: component")
     return ComponentChange(
-        id=_text(update, "id", "component_update"),
+        id=_id(update, "id", "component_update"),
         component_name=_text(component, "name", "component"),
-        new_status=_text(update, "new_status", "component_update"),
+        new_status=_status(update, "component_update", key="new_status"),
     )
+
+
+def is_link(value: str) -> bool:
+    """An http(s) URL a tweet can carry: printable, no spaces, at most MAX_URL_LENGTH."""
+    parts = urlsplit(value)
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.netloc)
+        and len(value) <= MAX_URL_LENGTH
+        and value.isprintable()  # no control, format, separator or surrogate, but ' '
+        and " " not in value
+    )
+
+
+def _id(obj: dict, key: str, where: str) -> str:
+    value = _text(obj, key, where)
+    if not _ID.fullmatch(value):
+        raise Ignored(f"missing or invalid field: {where}.{key} (not an id of letters, digits, '_' and '-')")
+    return value
+
+
+def _status(obj: dict, where: str, key: str = "status") -> str:
+    value = _text(obj, key, where)
+    if len(value) > MAX_STATUS_LENGTH:
+        raise Ignored(f"missing or invalid field: {where}.{key} (over {MAX_STATUS_LENGTH} characters)")
+    return value
 
 
 def _text(obj: dict, key: str, where: str) -> str:

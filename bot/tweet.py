@@ -11,6 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from bot._twitter_text import parse_tweet, twitter_text_config
+from bot.payload import MAX_STATUS_LENGTH
 
 DEFAULT_TEMPLATE = "[status] {status}: {body} {url}"
 MAX_WEIGHT = 280
@@ -19,8 +20,31 @@ ELLIPSIS = "…"
 WORD_WINDOW = 30
 # No body beyond this many characters can fit, so longer ones are not measured in full.
 SCAN_LIMIT = 4 * MAX_WEIGHT
-# Characters X treats as invalid in a tweet (twitter-text's has_invalid_characters).
-_INVALID = dict.fromkeys(map(ord, "\ufffe\ufeff\uffff"))
+# Only this many characters of the body and the name are read. A tweet shows at most ~1,400
+# (X counts a character 1 or 2, and an emoji sequence of up to 10 code points 2), and both
+# normalizing and measuring cost time in proportion, normalizing a run of combining marks in
+# its square, so a 1 MiB body costs what this many characters do. A longer field ends in `…`.
+READ_LIMIT = 2048
+# A shortening tries at most this many cuts (each a measure) before it falls back to one
+# measured with the ellipsis' room set aside.
+MAX_CUTS = 8
+# Removed from every field of a tweet:
+# - what X treats as invalid (twitter-text's has_invalid_characters);
+# - lone surrogates: valid in JSON ("\ud800") but no character, and they crash UTF-16 counting;
+# - control characters other than newline (a tab becomes a space; \r a newline);
+# - the bidi embedding, override and isolate controls, which reorder what follows them on screen.
+_REMOVED = dict.fromkeys(
+    [
+        0xFFFE,
+        0xFEFF,
+        0xFFFF,
+        *range(0xD800, 0xE000),
+        *(c for c in range(0x20) if chr(c) not in "\t\n\r"),
+        *range(0x7F, 0xA0),
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    ]
+)
 _OPTIONS = twitter_text_config["defaults"]
 
 
@@ -41,12 +65,19 @@ def humanize(status: str) -> str:
 
 
 def clean(text: str) -> str:
-    """NFC, no characters X rejects, no trailing spaces, at most one blank line in a row."""
-    text = unicodedata.normalize("NFC", text).translate(_INVALID)
+    """NFC, none of the characters above, no spaces around lines, at most one blank line in a row."""
+    text = unicodedata.normalize("NFC", text.translate(_REMOVED))
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = re.sub(r"[ \t]+", " ", text)
     text = "\n".join(line.strip() for line in text.split("\n"))
     return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _read(field: str) -> str:
+    """The field, cleaned; past READ_LIMIT characters, its first READ_LIMIT and `…`."""
+    if len(field) <= READ_LIMIT:
+        return clean(field)
+    return clean(field[:READ_LIMIT]) + ELLIPSIS
 
 
 def weight(text: str) -> int:
@@ -57,7 +88,7 @@ def weight(text: str) -> int:
 def format_tweet(*, status: str, body: str, url: str, name: str = "", template: str | None = None) -> Tweet:
     """Render the template; if the result is too long for X, shorten the body, then the name."""
     template = template or DEFAULT_TEMPLATE
-    status, body, name = humanize(status), clean(body), clean(name)
+    status, body, name = humanize(clean(status)), _read(body), _read(name)
 
     def render(body_: str, name_: str) -> str:
         text = template.format(status=status, name=name_, body=body_, url=url)
@@ -85,7 +116,7 @@ def check_template(template: str | None) -> None:
     Raises TemplateError when even a shortened body and name leave no valid tweet.
     """
     format_tweet(
-        status="in_progress",
+        status="日" * MAX_STATUS_LENGTH,  # the widest status a payload may carry
         body="x" * MAX_WEIGHT,
         name="x" * MAX_WEIGHT,
         url="https://stspg.io/xxxxxxxxxxxx",
@@ -103,15 +134,31 @@ def _shorten(value: str, room: int) -> str:
     if room <= 0 or not value:
         return ""
     scan = value[:SCAN_LIMIT]
-    fits = parse_tweet(scan, dict(_OPTIONS, max_weighted_tweet_length=room))
-    cut = _code_points(scan, fits.validRangeEnd + 1)
-    while cut > 0:
+    cut = _fitting(scan, room)
+    tried: set[int] = set()
+    while cut > 0 and len(tried) < MAX_CUTS:
         candidate = _at_word(scan, cut)
-        shortened = scan[:candidate].rstrip() + ELLIPSIS
-        if weight(shortened) <= room:
-            return shortened
+        if candidate not in tried:  # stepping back within a word keeps finding the same space
+            tried.add(candidate)
+            shortened = scan[:candidate].rstrip() + ELLIPSIS
+            if weight(shortened) <= room:
+                return shortened
         cut = _step_back(scan, cut)
-    return ""
+    if cut <= 0:
+        return ""
+    # Each step back still did not fit: it is inside a long URL, which counts 23 however it is
+    # cut. Cut where the text fits with the ellipsis' room set aside, before the URL.
+    cut = _safe(scan, _fitting(scan, room - weight(ELLIPSIS)))
+    shortened = scan[:cut].rstrip() + ELLIPSIS
+    return shortened if cut > 0 and weight(shortened) <= room else ""
+
+
+def _fitting(text: str, room: int) -> int:
+    """How many characters of `text` fit in `room`, as X counts; never inside a URL or emoji."""
+    if room <= 0:
+        return 0
+    fits = parse_tweet(text, dict(_OPTIONS, max_weighted_tweet_length=room))
+    return _code_points(text, fits.validRangeEnd + 1)
 
 
 def _code_points(text: str, utf16_units: int) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from pathlib import Path
 
@@ -148,3 +149,154 @@ def test_twitter_text_imports_without_pkg_resources() -> None:
         "assert sys.modules['pkg_resources'] is None\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)
+
+
+# --- Bounded work on any body (a 1 MiB body costs what READ_LIMIT characters do) -------------
+
+MiB = 1 << 20
+# Alphabet for the URL regexes: labels, dots, hyphens, TLDs and their prefixes, protocols,
+# characters that may or may not precede a URL, scripts whose letters are domain characters.
+URL_PIECES = st.sampled_from(
+    [
+        *"a.-_/:?#=&@ 1xK",
+        *("io", "com", "co", "jp", "xn--p1ai", "onion", "t.co/", "..", "-.", "_.", "a.b", "\n", "…"),
+        *("http://", "https://", "HTTPS://", "$", "(", ")", "\u200e", "\u202a", "é", "\u017f", "\u212a"),
+        *("日本", ".公司", "嘉里", "嘉里大酒店", "服务", "\uff20"),
+    ]
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(text=st.lists(URL_PIECES, max_size=40).map("".join))
+@example(text="a." * 50 + "-.io a.io." + "a." * 30 + " x.日.io")
+@example(text="https://t.co/abc http://a.b.c.com:80/p?q=1#f, www.example.嘉里大酒店.x")
+def test_url_finders_match_twitter_texts_own(text: str) -> None:
+    """bot/_twitter_text.py runs the URL regexes only where a label chain reaches a TLD."""
+    from bot._twitter_text import ascii_domain_finder, original_url_regexes, url_finder
+
+    for finder, original in zip((url_finder, ascii_domain_finder), original_url_regexes, strict=True):
+        ours = [(m.start(), m.end(), m.groups()) for m in finder.finditer(text)]
+        theirs = [(m.start(), m.end(), m.groups()) for m in original.finditer(text)]
+        assert ours == theirs
+
+
+def test_tld_lists_are_tries_in_the_lists_order() -> None:
+    """The speed-up is on: each TLD list became a trie (it would fall back if a word came after
+    one of its own prefixes, which would change which word matches first)."""
+    from twitter_text.regexp.valid_cctld import valid_cctld
+    from twitter_text.regexp.valid_gtld import valid_gtld
+
+    from bot._twitter_text import _as_trie
+
+    for tld_list in (valid_gtld, valid_cctld):
+        assert _as_trie(tld_list) != tld_list.pattern
+    shuffled = re.compile("(?:(?:com|commbank|co)(?=[^0-9a-zA-Z@+-]|$))")
+    assert _as_trie(shuffled) == shuffled.pattern  # "commbank" after its prefix "com": kept
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.lists(URL_PIECES | ALPHABET, max_size=300).map("".join), name=st.text(max_size=40))
+def test_formatting_is_the_same_as_with_the_librarys_own_scans(body: str, name: str) -> None:
+    """Where the library finishes, the tweet is the same as with its own URL and emoji scans."""
+    import sys
+
+    from bot import _twitter_text
+
+    # The modules, not the functions of the same names that the package exports.
+    extract_urls_module = sys.modules["twitter_text.extract_urls"]
+    parse_tweet_module = sys.modules["twitter_text.parse_tweet"]
+
+    template = "{name}: [{status}] {body} {url}"
+    ours = format_tweet(status="identified", body=body, name=name, url=URL, template=template)
+    patched = (extract_urls_module.extract_url, extract_urls_module.valid_ascii_domain)
+    extract_urls_module.extract_url, extract_urls_module.valid_ascii_domain = (
+        _twitter_text.original_url_regexes
+    )
+    parse_tweet_module.extract_emojis_with_indices = _twitter_text.original_extract_emojis
+    try:
+        theirs = format_tweet(status="identified", body=body, name=name, url=URL, template=template)
+    finally:
+        extract_urls_module.extract_url, extract_urls_module.valid_ascii_domain = patched
+        parse_tweet_module.extract_emojis_with_indices = _twitter_text.extract_emojis
+    assert ours == theirs
+
+
+def fill(unit: str) -> str:
+    return (unit * (MiB // len(unit) + 1))[:MiB]
+
+
+# The shapes that took seconds to minutes, or grow in the square of their length, in one place.
+WORST_BODIES = {
+    "version list": fill("1.2.3.4."),
+    "short labels": fill("a."),
+    "Chinese with ASCII full stops": fill("服务异常.正在处理."),
+    "labels, then a TLD far away": fill("a.")[:4000] + "日.io " + fill("x "),
+    "a TLD, then labels": "a.io." + fill("a."),
+    "labels broken before a TLD": fill("a.")[:4000] + "-.io",
+    "combining marks": "a" + fill("\u0301\u0316"),
+    "flags": fill("🇯🇵"),
+    "keycaps": fill("1️⃣"),
+    "host list": fill("db1.prod.example.com, "),
+    "a long URL at the cut": "word " * 48 + "https://example.com/" + "a" * 900 + " tail" * 100,
+}
+
+
+@pytest.mark.parametrize("template", [None, "{name} — {status}\n{body}\n{url}"])
+@pytest.mark.parametrize("shape", list(WORST_BODIES))
+def test_worst_bodies_hand_twitter_text_a_bounded_prefix_and_no_failing_url_try(
+    shape: str, template: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counted, not timed: how much text twitter-text measures, how often, and that the URL
+    regexes are never started where they fail (each such start rescanned a whole run)."""
+    import bot.tweet
+    from bot import _twitter_text
+    from bot.payload import MAX_STATUS_LENGTH, MAX_URL_LENGTH
+    from bot.tweet import READ_LIMIT
+
+    measured: list[int] = []
+    real_parse = bot.tweet.parse_tweet
+    monkeypatch.setattr(
+        bot.tweet, "parse_tweet", lambda text, *a: measured.append(len(text)) or real_parse(text, *a)
+    )
+    tries = {"matched": 0, "failed": 0}
+
+    class Counting:
+        def __init__(self, regex: re.Pattern[str]) -> None:
+            self.regex = regex
+
+        def match(self, text: str, pos: int) -> re.Match[str] | None:
+            found = self.regex.match(text, pos)
+            tries["matched" if found else "failed"] += 1
+            return found
+
+    for finder in (_twitter_text.url_finder, _twitter_text.ascii_domain_finder):
+        monkeypatch.setitem(finder.__dict__, "regex", Counting(finder.regex))
+
+    body = WORST_BODIES[shape]
+    # This module's format_tweet: other tests re-import the bot, as a new instance would.
+    tweet = bot.tweet.format_tweet(status="identified", body=body, name=body, url=URL, template=template)
+
+    assert parse_tweet(tweet.text).valid
+    fields = 2 * (READ_LIMIT + 1) if template else READ_LIMIT + 1
+    assert max(measured) <= fields + MAX_STATUS_LENGTH + MAX_URL_LENGTH + len(template or "") + 16
+    assert len(measured) <= 16
+    assert tries["failed"] == 0 and tries["matched"] >= 1  # the shortlink, at least
+
+
+def test_clean_removes_controls_bidi_controls_and_lone_surrogates() -> None:
+    text = "a\x00b\x07c\x1bd\x7fe\x85f\u202eg\u2066h\u2069i\ud800j\udfffk\tl\r\nm\ufeffn"
+    assert clean(text) == "abcdefghijk l\nmn"
+    # What stays: newlines, ordinary format characters such as ZWJ (emoji sequences need it).
+    assert clean("👨\u200d👩\n\nok") == "👨\u200d👩\n\nok"
+
+
+def test_a_lone_surrogate_body_is_formatted_not_crashed() -> None:
+    tweet = format_tweet(status="resolved", body='Fixed \ud800 "now"', url=URL)
+    assert tweet.text == f'[status] Resolved: Fixed "now" {URL}'
+
+
+def test_a_field_past_the_read_limit_is_read_in_part_and_ends_in_an_ellipsis() -> None:
+    from bot.tweet import READ_LIMIT
+
+    body = "Fixed." + " " * READ_LIMIT + "Unread."
+    assert format_tweet(status="resolved", body=body, url=URL).text == f"[status] Resolved: Fixed.… {URL}"

@@ -329,6 +329,11 @@ def test_wrong_page_is_ignored(make_client, http, secret_manager):
         (("incident", "incident_updates", 0, "status"), 3, "incident.incident_updates[0].status"),
         (("incident", "incident_updates", 2, "id"), "", "incident.incident_updates[2].id"),
         (("incident", "incident_updates", 0, "created_at"), "yesterday", "[0].created_at"),
+        (("incident", "id"), "../../other", "incident.id"),
+        (("incident", "incident_updates", 0, "id"), "drf cwb", "incident.incident_updates[0].id"),
+        (("incident", "incident_updates", 0, "status"), "x" * 33, "incident.incident_updates[0].status"),
+        (("incident", "shortlink"), "https://stspg.io/a\u202eb", "incident.shortlink"),
+        (("incident", "shortlink"), "https://stspg.io/" + "a" * 2100, "incident.shortlink"),
     ],
 )
 def test_missing_or_mistyped_fields_are_named(make_client, http, path, value, field):
@@ -343,6 +348,20 @@ def test_missing_or_mistyped_fields_are_named(make_client, http, path, value, fi
     body = post(make_client(), payload).get_json()
     assert body["result"] == "ignored"
     assert field in body["reason"]
+
+
+def test_lone_surrogates_and_controls_are_dropped_from_the_tweet(make_client, http, secret_manager, capsys):
+    """A lone surrogate ("\\ud800") is valid JSON but no character: it crashed twitter-text."""
+    raw = json.dumps(INCIDENT).replace(
+        "A fix has been implemented", "A fix\\ud800 has\\u0000 been \\u202eimplemented"
+    )
+    assert "\\ud800" in raw
+    x_answers(http, created())
+    body = post(make_client(), raw).get_json()
+    assert body["result"] == "posted" and body["text"] == EXPECTED_TEXT
+    assert json.loads(x_calls(http)[0].request.body) == {"text": EXPECTED_TEXT}
+    summary = [line for line in json_lines(capsys.readouterr().out) if line.get("result")]
+    assert summary[-1]["text"] == EXPECTED_TEXT
 
 
 def test_component_update_is_ignored_by_default(make_client, http):
