@@ -9,6 +9,9 @@ Rows:
 3. warm request: in-process time per dry-run request, p50 and p99.
 4. IP check: ns per lookup over 2,000 ranges, beside a linear scan of ipaddress networks.
 5. memory: peak RSS of a process that has posted 1,000 tweets (X and Secret Manager faked).
+6. worst bodies: format_tweet on 1 MiB bodies of the shapes that were slow (dot-separated
+   labels, combining marks, flags…), seed format and a template with {name}; the floor is
+   the sample incident's body.
 """
 
 from __future__ import annotations
@@ -322,6 +325,57 @@ def row_memory(n: int) -> dict:
     }
 
 
+# --- 6. worst bodies ----------------------------------------------------------------------------
+
+MiB = 1 << 20
+
+
+def _fill(unit: str) -> str:
+    return (unit * (MiB // len(unit) + 1))[:MiB]
+
+
+WORST_BODIES = {
+    "version list 1.2.3.4.": lambda: _fill("1.2.3.4."),
+    "short labels a.a.": lambda: _fill("a."),
+    "Chinese with ASCII full stops": lambda: _fill("服务异常.正在处理."),
+    "a TLD, then labels": lambda: "a.io." + _fill("a."),
+    "labels, a far TLD": lambda: _fill("a.")[:4000] + "日.io " + _fill("x "),
+    "combining marks": lambda: "a" + _fill("\u0301\u0316"),
+    "flags": lambda: _fill("🇯🇵"),
+    "keycaps": lambda: _fill("1️⃣"),
+    "host list": lambda: _fill("db1.prod.example.com, "),
+    "words": lambda: _fill("word "),
+}
+
+
+def _child_format(runs: int) -> None:
+    from bot.tweet import format_tweet
+
+    sample = json.loads(INCIDENT)["incident"]["incident_updates"][0]["body"]
+    url = "https://stspg.io/abcdefgh"
+
+    def best(body: str, template: str | None) -> float:
+        times = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            format_tweet(status="identified", body=body, name=body, url=url, template=template)
+            times.append(time.perf_counter() - t)
+        return statistics.median(times)
+
+    result: dict[str, Any] = {"floor": best(sample, None), "shapes": {}}
+    for name, make in WORST_BODIES.items():
+        body = make()
+        result["shapes"][name] = {
+            "seed": best(body, None),
+            "template": best(body, "{name} — {status}\n{body}\n{url}"),
+        }
+    print(json.dumps(result))
+
+
+def row_format(runs: int) -> dict:
+    return child("_format", str(runs))
+
+
 # --- where the cold start goes --------------------------------------------------------------------
 
 
@@ -374,6 +428,11 @@ def main() -> None:
     ip = row_ip_check()
     mem = row_memory(args.tweets)
     mem_early = child("_memory", "10", "ours")["peak_rss_mib"]
+    fmt = row_format(5)
+    worst_name, worst = max(
+        ((f"{shape}, {kind}", t) for shape, kinds in fmt["shapes"].items() for kind, t in kinds.items()),
+        key=lambda item: item[1],
+    )
     imports = import_breakdown()
 
     rows = [
@@ -426,6 +485,14 @@ def main() -> None:
             ip["full"] <= 5e-6,
         ),
         _row(
+            f"worst 1 MiB body, formatted ({worst_name})",
+            _ms(worst),
+            _ms(fmt["floor"]) + " (sample body)",
+            worst / fmt["floor"],
+            "<= 50 ms",
+            worst <= 0.05,
+        ),
+        _row(
             f"peak RSS after {args.tweets} posts",
             f"{mem['ours']:.1f} MiB",
             f"{mem['floor']:.1f} MiB",
@@ -440,6 +507,10 @@ def main() -> None:
     )
     growth = mem["ours"] - mem_early
     print(f"peak RSS after 10 posts: {mem_early:.1f} MiB; {growth:.1f} MiB more after {args.tweets}")
+    print(
+        "1 MiB bodies formatted, median of 5, seed / template: "
+        + "; ".join(f"{n} {_ms(k['seed'])} / {_ms(k['template'])}" for n, k in fmt["shapes"].items())
+    )
     print(
         "imports beyond the floor's (python -X importtime, self time by package): "
         + ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in imports)
@@ -475,5 +546,7 @@ if __name__ == "__main__":
             _child_warm(int(rest[0]), rest[1] == "floor")
         elif command == "_memory":
             _child_memory(int(rest[0]), rest[1] == "floor")
+        elif command == "_format":
+            _child_format(int(rest[0]))
     else:
         main()
