@@ -2,6 +2,10 @@
 
 `if_generation_match=0` makes a create fail if the object exists, and the generation read
 makes every later write a compare-and-swap, so claims hold across all instances.
+
+A write that landed but whose answer was lost is retried by the client and then fails its
+own precondition (412). So a 412 is checked by reading the record back: if it holds exactly
+what this write wrote, the write is done.
 """
 
 from __future__ import annotations
@@ -72,10 +76,16 @@ class GcsStore:
                 retry=self._retry(),
             )
         except PreconditionFailed:
-            return None
+            return self._ours(record)
         except Exception as exc:
             raise self._error("write", record.update_id, exc) from exc
         return Entry(record, int(blob.generation))
+
+    def _ours(self, record: Record) -> Entry | None:
+        """After a 412: the record as stored if it is exactly the one written (our own retried
+        write had landed), else None (someone else wrote first)."""
+        current = self.get(record.update_id)
+        return current if current is not None and current.record == record else None
 
     def _blob(self, update_id: str) -> Any:
         with self._lock:

@@ -246,3 +246,72 @@ def post(client: Any, payload: Any, *, ip: str = TRUSTED_IP, path: str = "/", **
 def json_lines(text: str) -> list[dict[str, Any]]:
     """Every stdout line must be one JSON object (Cloud Logging's structured format)."""
     return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+class DroppingProxy:
+    """A loopback HTTP proxy in front of fake-gcs-server that can forward one request and then
+    drop the connection instead of answering: a write that landed but whose answer was lost."""
+
+    def __init__(self, upstream: str) -> None:
+        import http.client
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import urlsplit
+
+        self.drops: list[Any] = []  # predicates (method, path) -> bool, each used once
+        self.dropped: list[str] = []
+        proxy = self
+        host, port = urlsplit(upstream).hostname, urlsplit(upstream).port
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                upstream_conn = http.client.HTTPConnection(host, port, timeout=10)
+                upstream_conn.request(self.command, self.path, body=body, headers=headers)
+                answer = upstream_conn.getresponse()
+                data = answer.read()
+                upstream_conn.close()
+                drop = next((p for p in proxy.drops if p(self.command, self.path)), None)
+                if drop is not None:
+                    proxy.drops.remove(drop)
+                    proxy.dropped.append(f"{self.command} {self.path} -> {answer.status}")
+                    self.close_connection = True  # the answer never reaches the client
+                    return
+                self.send_response(answer.status)
+                for key, value in answer.getheaders():
+                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                self._forward()
+
+            def do_POST(self) -> None:
+                self._forward()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        import threading
+
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def dropping_proxy(gcs_server: FakeGcsServer, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """fake-gcs-server reached through DroppingProxy: the function's client uses the proxy."""
+    proxy = DroppingProxy(gcs_server.url)
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", proxy.url)
+    yield proxy
+    proxy.close()

@@ -6,6 +6,7 @@ STORAGE_EMULATOR_HOST. X is faked on the wire with `responses`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -330,3 +331,49 @@ def test_stopped_gcs_server_answers_failed_without_posting(
     assert elapsed < 20  # the contract: Statuspage gets its answer well before its 30 s
     errors = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"ERROR"' in line]
     assert any("storage.objectAdmin" in e["message"] for e in errors)
+
+
+# --- A write that landed but whose answer was lost ----------------------------------------------
+
+
+def a_replace(method: str, path: str) -> bool:
+    """An upload that must match an existing generation: a compare-and-swap, not a create."""
+    return method == "POST" and path.startswith("/upload/") and "ifGenerationMatch=0" not in path
+
+
+def test_a_lost_answer_to_a_compare_and_swap_is_not_a_conflict(gcs_server, dropping_proxy) -> None:
+    bucket = gcs_server.create_bucket()
+    store = GcsStore(bucket, project="test-project")
+    won = claim(store, "u1", "i1", 1000.0, "a")
+    dropping_proxy.drops.append(a_replace)
+    # The outcome lands, its answer is lost, the client retries and gets 412: still ours.
+    finish(store, won, outcome_of(won.record, POSTED, tweet_id="42", error=None))
+    assert dropping_proxy.dropped and dropping_proxy.dropped[0].endswith("-> 200")
+    assert store.get("u1").record.tweet_id == "42"
+
+    # The same for a takeover of a failed record: the retry's 412 is our own claim.
+    finish(store, store.get("u1"), outcome_of(won.record, FAILED, tweet_id=None, error="x"))
+    dropping_proxy.drops.append(a_replace)
+    mine = take_over(store, store.get("u1"), 2000.0, "b")
+    assert mine is not None and mine.record.owner == "b"
+    # A real conflict still loses: the record now differs from what a rival writes.
+    rival = dataclasses.replace(mine.record, owner="c")
+    assert store.replace(rival, won.version) is None
+
+
+@pytest.mark.usefixtures("secret_manager")
+def test_a_lost_answer_to_the_outcome_write_still_answers_posted(
+    make_client, http, gcs_server, dropping_proxy, capsys
+) -> None:
+    x = FakeX(http)
+    bucket = gcs_server.create_bucket()
+    client = make_client(STATE_BUCKET=bucket)
+    dropping_proxy.drops.append(a_replace)  # the outcome write is the first compare-and-swap
+    answer = post(client, incident(1)).get_json()
+    assert answer["result"] == "posted" and answer["tweet_id"] == "1001"
+    assert dropping_proxy.dropped
+    out = capsys.readouterr().out
+    assert "Could not record the outcome" not in out
+    # The ledger holds the outcome, so a re-delivery is a duplicate, not a second post.
+    assert post(client, incident(1)).get_json()["reason"] == "already posted as tweet 1001"
+    assert len(x.bodies) == 1
