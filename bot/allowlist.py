@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from bot.deadline import Deadline
 from bot.ipranges import IPAddress, IPRanges, statuspage_cidrs
 
 log = logging.getLogger(__name__)
@@ -19,10 +20,11 @@ FETCH_TIMEOUT_SECONDS = 5.0
 # range service does not add a 5 s timeout to every request.
 RETRY_AFTER_SECONDS = 60.0
 
-Fetch = Callable[[str, float], Any]
+# (url, timeout): a timeout in seconds, or requests' (connect, read) pair.
+Fetch = Callable[[str, float | tuple[float, float]], Any]
 
 
-def http_fetch(url: str, timeout: float) -> Any:
+def http_fetch(url: str, timeout: float | tuple[float, float]) -> Any:
     """GET the ranges document; any network, HTTP or JSON error raises."""
     import requests
 
@@ -59,13 +61,14 @@ class Allowlist:
         self._fresh_until = float("-inf")
         self._retry_at = float("-inf")
 
-    def allows(self, address: IPAddress) -> bool:
+    def allows(self, address: IPAddress, deadline: Deadline | None = None) -> bool:
+        """Is `address` let in; a fetch this needs takes its timeout from `deadline`."""
         if address in self._extra:
             return True
-        ranges = self._current()
+        ranges = self._current(deadline)
         return ranges is not None and address in ranges
 
-    def _current(self) -> IPRanges | None:
+    def _current(self, deadline: Deadline | None) -> IPRanges | None:
         now = self._clock()
         if now < self._fresh_until or now < self._retry_at:
             return self._ranges
@@ -75,14 +78,15 @@ class Allowlist:
         try:
             now = self._clock()
             if now >= self._fresh_until and now >= self._retry_at:
-                self._refresh(now)
+                self._refresh(now, deadline)
             return self._ranges
         finally:
             self._lock.release()
 
-    def _refresh(self, now: float) -> None:
+    def _refresh(self, now: float, deadline: Deadline | None) -> None:
         try:
-            ranges = IPRanges.from_cidrs(statuspage_cidrs(self._fetch(self._url, FETCH_TIMEOUT_SECONDS)))
+            timeout = deadline.http_timeout(FETCH_TIMEOUT_SECONDS) if deadline else FETCH_TIMEOUT_SECONDS
+            ranges = IPRanges.from_cidrs(statuspage_cidrs(self._fetch(self._url, timeout)))
         except Exception as exc:  # any failure means: keep what we have
             self._retry_at = now + min(RETRY_AFTER_SECONDS, self._ttl)
             self._on_failure(exc)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 
-from bot import logs
+from bot import connect, logs
 from bot.allowlist import Allowlist
 from bot.config import Config, ConfigError
 from bot.handler import Handler
@@ -18,9 +19,13 @@ from bot.x_client import XClient
 log = logging.getLogger(__name__)
 
 
-def build_handler(env: Mapping[str, str]) -> Handler:
-    """Raise ConfigError, with what to fix, rather than start misconfigured."""
+def build_handler(env: Mapping[str, str], clock: Callable[[], float] = time.monotonic) -> Handler:
+    """Raise ConfigError, with what to fix, rather than start misconfigured.
+
+    `clock` times each request's deadline (tests pass a fake one).
+    """
     logs.configure()
+    connect.install()  # a connect timeout bounds all of a host's addresses together
     config = Config.from_env(env)
     try:
         check_template(config.tweet_template)
@@ -35,7 +40,11 @@ def build_handler(env: Mapping[str, str]) -> Handler:
         snapshot=config.ip_ranges_snapshot,
         extra_cidrs=config.extra_allowed_cidrs,
     )
-    x = XClient(lambda refresh: tuple(secrets.get(config.credential_names, refresh=refresh)))
+    x = XClient(
+        lambda refresh, deadline: tuple(
+            secrets.get(config.credential_names, refresh=refresh, deadline=deadline)
+        )
+    )
     relay = Relay(_store(config), x, thread_updates=config.thread_updates, template=config.tweet_template)
     log.info(
         "incident-twitter-bot started",
@@ -51,7 +60,7 @@ def build_handler(env: Mapping[str, str]) -> Handler:
             }
         },
     )
-    return Handler(config, allowlist, secrets, relay)
+    return Handler(config, allowlist, secrets, relay, clock)
 
 
 def _store(config: Config) -> Store:

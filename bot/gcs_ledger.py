@@ -15,9 +15,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from bot.deadline import CONNECT_SECONDS, Deadline, DeadlineExceededError
 from bot.ledger import CALL_DEADLINE_SECONDS, Entry, LedgerError, Record
 
-CONNECT_TIMEOUT_SECONDS = 1.0
 PREFIX = "updates/"
 
 
@@ -42,12 +42,13 @@ class GcsStore:
         self._bucket: Any = None
         self._lock = threading.Lock()
 
-    def get(self, update_id: str) -> Entry | None:
+    def get(self, update_id: str, deadline: Deadline) -> Entry | None:
         from google.api_core.exceptions import NotFound
 
         blob = self._blob(update_id)
         try:
-            data = blob.download_as_bytes(timeout=self._timeout(), retry=self._retry())
+            timeout, retry = self._limits(deadline)
+            data = blob.download_as_bytes(timeout=timeout, retry=retry)
         except NotFound:
             return None
         except Exception as exc:
@@ -57,34 +58,35 @@ class GcsStore:
         except (ValueError, TypeError) as exc:
             raise LedgerError(f"ledger record {blob.name} is corrupt: {exc}") from exc
 
-    def create(self, record: Record) -> Entry | None:
-        return self._write(record, 0)
+    def create(self, record: Record, deadline: Deadline) -> Entry | None:
+        return self._write(record, 0, deadline)
 
-    def replace(self, record: Record, version: int) -> Entry | None:
-        return self._write(record, version)
+    def replace(self, record: Record, version: int, deadline: Deadline) -> Entry | None:
+        return self._write(record, version, deadline)
 
-    def _write(self, record: Record, generation: int) -> Entry | None:
+    def _write(self, record: Record, generation: int, deadline: Deadline) -> Entry | None:
         from google.api_core.exceptions import PreconditionFailed
 
         blob = self._blob(record.update_id)
         try:
+            timeout, retry = self._limits(deadline)
             blob.upload_from_string(
                 json.dumps(record.to_json()),
                 content_type="application/json",
                 if_generation_match=generation,
-                timeout=self._timeout(),
-                retry=self._retry(),
+                timeout=timeout,
+                retry=retry,
             )
         except PreconditionFailed:
-            return self._ours(record)
+            return self._ours(record, deadline)
         except Exception as exc:
             raise self._error("write", record.update_id, exc) from exc
         return Entry(record, int(blob.generation))
 
-    def _ours(self, record: Record) -> Entry | None:
+    def _ours(self, record: Record, deadline: Deadline) -> Entry | None:
         """After a 412: the record as stored if it is exactly the one written (our own retried
         write had landed), else None (someone else wrote first)."""
-        current = self.get(record.update_id)
+        current = self.get(record.update_id, deadline)
         return current if current is not None and current.record == record else None
 
     def _blob(self, update_id: str) -> Any:
@@ -99,6 +101,8 @@ class GcsStore:
         return self._bucket.blob(f"{PREFIX}{update_id}.json")
 
     def _error(self, action: str, update_id: str, exc: Exception) -> LedgerError:
+        if isinstance(exc, DeadlineExceededError):
+            return LedgerError(f"could not {action} the ledger record of update {update_id}: {exc}")
         return LedgerError(
             f"could not {action} the ledger record of update {update_id} in gs://{self._bucket_name} "
             f"({type(exc).__name__}); check that the bucket exists and the function's service "
@@ -106,13 +110,16 @@ class GcsStore:
         )
 
     @staticmethod
-    def _timeout() -> tuple[float, float]:
-        return (CONNECT_TIMEOUT_SECONDS, CALL_DEADLINE_SECONDS)
+    def _limits(deadline: Deadline) -> tuple[tuple[float, float], Any]:
+        """Each attempt's (connect, read) timeout, and the retry policy, within one call's time.
 
-    @staticmethod
-    def _retry() -> Any:
+        The client starts a retry only while its retry timeout lasts, and that attempt then
+        runs its own timeout: half of the call's time goes to each, so the call ends within it.
+        """
         from google.cloud.storage.retry import DEFAULT_RETRY
 
+        half = deadline.timeout(CALL_DEADLINE_SECONDS) / 2
+        connect = min(CONNECT_SECONDS, half / 2)
         # Conditional writes are safe to retry: a repeat of a write that landed fails its
-        # precondition rather than writing twice.
-        return DEFAULT_RETRY.with_timeout(CALL_DEADLINE_SECONDS)
+        # precondition, and _ours() then finds it was ours.
+        return (connect, half - connect), DEFAULT_RETRY.with_timeout(half)

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.allowlist import Allowlist
 from bot.config import Config
+from bot.deadline import Deadline
 from bot.decide import MAX_BODY_BYTES, Ignore, decide
 from bot.ipranges import client_ip
 from bot.logs import trace_context
@@ -23,6 +24,8 @@ Answer = tuple[Any, int] | tuple[Any, int, dict[str, str]]
 _SEVERITY = {"failed": logging.ERROR, "rate_limited": logging.WARNING}
 # A wrong token re-reads the secret (it may have been rotated), at most this often.
 TOKEN_REREAD_SECONDS = 60.0
+# Statuspage gives up at 30 s: every request, catch-up included, is answered within this.
+REQUEST_BUDGET_SECONDS = 20.0
 
 
 class Handler:
@@ -59,7 +62,7 @@ class Handler:
                 return {"result": "failed", "reason": "internal error, see the function's logs"}, 200
 
     def _handle(self, request: Any) -> Answer:
-        started = self._clock()
+        deadline = Deadline.after(REQUEST_BUDGET_SECONDS, self._clock)
         if request.method != "POST":
             return "Method Not Allowed\n", 405, {"Allow": "POST"}
         ip = client_ip(
@@ -73,7 +76,7 @@ class Handler:
             )
             return "Forbidden\n", 403
         fields: dict[str, Any] = {"source_ip": str(ip)}
-        if not self._allowed(ip):
+        if not self._allowed(ip, deadline):
             log.warning(
                 "Rejected (403): source is not an Atlassian Statuspage address",
                 extra={"json_fields": fields},
@@ -81,7 +84,7 @@ class Handler:
             return "Forbidden\n", 403
         if self._config.webhook_token_secret:
             try:
-                token_ok = self._token_matches(request.args.get("token", ""))
+                token_ok = self._token_matches(request.args.get("token", ""), deadline)
             except SecretError as exc:
                 return self._answer("failed", str(exc), fields)
             if not token_ok:
@@ -105,7 +108,7 @@ class Handler:
         }
         if self._config.dry_run:
             return self._answer("dry_run", "DRY_RUN is on; nothing was posted", fields)
-        delivery = self._relay.deliver(decision, started)
+        delivery = self._relay.deliver(decision, deadline)
         fields["attempts"] = delivery.attempts
         for key in ("tweet_id", "reply_to"):
             if getattr(delivery, key):
@@ -114,26 +117,26 @@ class Handler:
             fields["caught_up"] = delivery.caught_up
         return self._answer(delivery.result, delivery.reason, fields)
 
-    def _allowed(self, ip: Any) -> bool:
+    def _allowed(self, ip: Any, deadline: Deadline) -> bool:
         """The source check. On an instance's first request the secrets are read meanwhile:
         both are network round trips, and side by side they cost one."""
         if not self._prefetch or self._secrets.warmed:
-            return self._allowlist.allows(ip)
+            return self._allowlist.allows(ip, deadline)
         with ThreadPoolExecutor(max_workers=1) as pool:
-            pool.submit(self._secrets.warm, self._prefetch)
-            return self._allowlist.allows(ip)
+            pool.submit(self._secrets.warm, self._prefetch, deadline)
+            return self._allowlist.allows(ip, deadline)
 
-    def _token_matches(self, token: str) -> bool:
+    def _token_matches(self, token: str, deadline: Deadline) -> bool:
         """Constant-time compare; on a mismatch, re-read a possibly rotated secret, rate-limited."""
         name = self._config.webhook_token_secret
-        (expected,) = self._secrets.get([name])
+        (expected,) = self._secrets.get([name], deadline=deadline)
         if hmac.compare_digest(token.encode(), expected.encode()):
             return True
         now = self._clock()
         if now - self._token_reread_at < TOKEN_REREAD_SECONDS:
             return False
         self._token_reread_at = now
-        (expected,) = self._secrets.get([name], refresh=True)
+        (expected,) = self._secrets.get([name], refresh=True, deadline=deadline)
         return hmac.compare_digest(token.encode(), expected.encode())
 
     def _answer(self, result: str, reason: str, fields: dict[str, Any]) -> Answer:

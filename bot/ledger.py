@@ -15,6 +15,8 @@ import threading
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.deadline import Deadline
+
 # A claim with no outcome after this long belongs to a request that died mid-post.
 # Far above the function's 60 s timeout, so a live request is never overtaken.
 STALE_CLAIM_SECONDS = 300.0
@@ -22,8 +24,9 @@ STALE_CLAIM_SECONDS = 300.0
 MAX_ATTEMPTS = 5
 RETRY_WINDOW_SECONDS = 24 * 3600.0
 
-# Every store call, retries included, gives up after this long (google-cloud-storage's
-# default retry deadline is 120 s; Statuspage stops waiting at 30 s).
+# Every store call, retries included, gives up after this long, or at the request's deadline
+# if that comes first (google-cloud-storage's default retry deadline is 120 s; Statuspage
+# stops waiting at 30 s).
 CALL_DEADLINE_SECONDS = 2.5
 
 CLAIMED, POSTED, FAILED, DUPLICATE = "claimed", "posted", "failed", "duplicate"
@@ -65,14 +68,17 @@ class Entry:
 
 
 class Store(Protocol):
-    def get(self, update_id: str) -> Entry | None:
-        """The record, or None if the ledger never saw this update. Raises LedgerError."""
+    """Each call takes its timeout from `deadline` and raises LedgerError when it fails,
+    DeadlineExceededError included."""
 
-    def create(self, record: Record) -> Entry | None:
-        """Write only if absent; None if a record exists. Raises LedgerError."""
+    def get(self, update_id: str, deadline: Deadline) -> Entry | None:
+        """The record, or None if the ledger never saw this update."""
 
-    def replace(self, record: Record, version: int) -> Entry | None:
-        """Write only if still at `version`; None if someone wrote since. Raises LedgerError."""
+    def create(self, record: Record, deadline: Deadline) -> Entry | None:
+        """Write only if absent; None if a record exists."""
+
+    def replace(self, record: Record, version: int, deadline: Deadline) -> Entry | None:
+        """Write only if still at `version`; None if someone else wrote since."""
 
 
 def retryable(record: Record, now: float) -> bool:
@@ -95,33 +101,35 @@ def why_not(record: Record) -> str:
     return f"given up after {record.attempts} attempt(s): {record.error}"
 
 
-def claim(store: Store, update_id: str, incident_id: str | None, now: float, owner: str) -> Entry | Record:
+def claim(  # noqa: PLR0917 - the update, the time and who claims it
+    store: Store, update_id: str, incident_id: str | None, now: float, owner: str, deadline: Deadline
+) -> Entry | Record:
     """Claim the update: an Entry if this request now owns it, else the record that stands."""
     fresh = Record(update_id, incident_id, CLAIMED, first_claimed_at=now, claimed_at=now, owner=owner)
-    entry = store.create(fresh)
+    entry = store.create(fresh, deadline)
     if entry is not None:
         return entry
-    existing = store.get(update_id)
+    existing = store.get(update_id, deadline)
     if existing is None:  # deleted between the two calls; try once more
-        return store.create(fresh) or fresh
+        return store.create(fresh, deadline) or fresh
     if existing.record.state == CLAIMED and existing.record.owner == owner:
         return existing
-    taken = take_over(store, existing, now, owner)
+    taken = take_over(store, existing, now, owner, deadline)
     if taken is not None:
         return taken
     if retryable(existing.record, now):
         # Another request claimed it between our read and our write: report its claim.
-        current = store.get(update_id)
+        current = store.get(update_id, deadline)
         return current.record if current else existing.record
     return existing.record
 
 
-def take_over(store: Store, entry: Entry, now: float, owner: str) -> Entry | None:
+def take_over(store: Store, entry: Entry, now: float, owner: str, deadline: Deadline) -> Entry | None:
     """Claim a record that is retryable; None if it is not, or another request won it."""
     if not retryable(entry.record, now):
         return None
     claimed = dataclasses.replace(entry.record, state=CLAIMED, claimed_at=now, owner=owner)
-    return store.replace(claimed, entry.version)
+    return store.replace(claimed, entry.version, deadline)
 
 
 def outcome_of(record: Record, state: str, *, tweet_id: str | None, error: str | None) -> Record:
@@ -131,9 +139,9 @@ def outcome_of(record: Record, state: str, *, tweet_id: str | None, error: str |
     )
 
 
-def finish(store: Store, entry: Entry, record: Record) -> None:
+def finish(store: Store, entry: Entry, record: Record, deadline: Deadline) -> None:
     """Write the outcome of our claim. A lost compare-and-swap means our claim went stale."""
-    if store.replace(record, entry.version) is None:
+    if store.replace(record, entry.version, deadline) is None:
         raise LedgerError(f"claim on update {record.update_id} was taken over before its outcome was written")
 
 
@@ -144,18 +152,18 @@ class MemoryStore:
         self._records: dict[str, Entry] = {}
         self._lock = threading.Lock()
 
-    def get(self, update_id: str) -> Entry | None:
+    def get(self, update_id: str, deadline: Deadline | None = None) -> Entry | None:
         with self._lock:
             return self._records.get(update_id)
 
-    def create(self, record: Record) -> Entry | None:
+    def create(self, record: Record, deadline: Deadline | None = None) -> Entry | None:
         with self._lock:
             if record.update_id in self._records:
                 return None
             entry = self._records[record.update_id] = Entry(record, 1)
             return entry
 
-    def replace(self, record: Record, version: int) -> Entry | None:
+    def replace(self, record: Record, version: int, deadline: Deadline | None = None) -> Entry | None:
         with self._lock:
             current = self._records.get(record.update_id)
             if current is None or current.version != version:

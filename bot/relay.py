@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.deadline import Deadline
 from bot.decide import Post, tweet_for
 from bot.ledger import (
     CALL_DEADLINE_SECONDS,
@@ -33,14 +34,15 @@ from bot.ledger import (
     take_over,
     why_not,
 )
-from bot.x_client import TOTAL_BUDGET_SECONDS, PostOutcome, XClient
+from bot.x_client import ATTEMPT_TIMEOUT_SECONDS, TOTAL_BUDGET_SECONDS, PostOutcome, XClient
 
 log = logging.getLogger(__name__)
 
-# Statuspage gives up at 30 s; everything, catch-up included, is done within this.
-REQUEST_BUDGET_SECONDS = 20.0
 _MARGIN_SECONDS = 0.5
 _MIN_POST_SECONDS = 1.0  # a catch-up post is not started with less time than this
+# The thread and catch-up look at this many of the incident's newest earlier updates, read side
+# by side in one round trip (an incident of 80 updates took 80 reads).
+MAX_EARLIER_READS = 8
 _STATE = {"posted": POSTED, "duplicate": DUPLICATE}
 
 
@@ -63,26 +65,29 @@ class Relay:
         thread_updates: bool = True,
         template: str | None = None,
         wall_clock: Callable[[], float] = time.time,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
         self._x = x
         self._thread = thread_updates
         self._template = template
         self._wall = wall_clock
-        self._clock = clock
 
-    def deliver(self, post: Post, started: float) -> Delivery:
-        """Post `post` unless the ledger says it is, or is being, posted. `started`: request start."""
-        answer_by = started + REQUEST_BUDGET_SECONDS
-        # The new update's post must be able to run its whole X budget and record its outcome;
-        # catch-up posts, and the recording of each, must be over before then.
-        last_start = answer_by - TOTAL_BUDGET_SECONDS - CALL_DEADLINE_SECONDS - _MARGIN_SECONDS
-        catch_up_by = last_start - CALL_DEADLINE_SECONDS
+    def deliver(self, post: Post, deadline: Deadline) -> Delivery:
+        """Post `post` unless the ledger says it is, or is being, posted; answer by `deadline`.
+
+        The request's time is split: the new update's outcome is written last, so its post
+        ends CALL_DEADLINE_SECONDS before the deadline. The claim and the reads may eat into
+        that post's time but leave it one attempt. Catch-up posts take only time the new
+        post does not need: each, with its own record, ends before the new post could still
+        run its whole X budget.
+        """
+        post_by = deadline.before(CALL_DEADLINE_SECONDS)
+        prepare_by = post_by.before(ATTEMPT_TIMEOUT_SECONDS)
+        new_post_from = post_by.before(TOTAL_BUDGET_SECONDS + _MARGIN_SECONDS)
         owner = uuid.uuid4().hex
         now = self._wall()
         try:
-            won = claim(self._store, post.update_id, post.incident_id, now, owner)
+            won = claim(self._store, post.update_id, post.incident_id, now, owner, prepare_by)
         except LedgerError as exc:
             log.error(f"Ledger unavailable; nothing posted: {exc}")
             return Delivery("failed", f"ledger unavailable: {exc}")
@@ -93,18 +98,19 @@ class Relay:
         posted: dict[str, str] = {}  # update id -> tweet id: the incident's thread so far
         earlier = []
         if post.incident is not None:
-            earlier = [u for u in post.incident.ordered_updates() if u.id != post.update_id]
-            entries = self._read(earlier)
+            ordered = post.incident.ordered_updates()
+            earlier = [u for u in ordered if u.id != post.update_id][-MAX_EARLIER_READS:]
+            entries = self._read(earlier, prepare_by)
             posted = {
                 u.id: e.record.tweet_id
                 for u in earlier
                 if (e := entries.get(u.id)) and e.record.state == POSTED and e.record.tweet_id
             }
-            caught_up = self._catch_up(post, earlier, entries, posted, now, owner, catch_up_by)
+            caught_up = self._catch_up(post, earlier, entries, posted, now, owner, new_post_from)
 
         parent = self._parent(earlier, posted)
-        outcome = self._x.post(post.text, reply_to=parent, deadline=answer_by - CALL_DEADLINE_SECONDS)
-        after = self._record(won, outcome)
+        outcome = self._x.post(post.text, reply_to=parent, deadline=post_by)
+        after = self._record(won, outcome, deadline)
         reason = outcome.reason
         if after.state == FAILED:
             if post.incident is not None and retryable(after, now):
@@ -122,24 +128,25 @@ class Relay:
         posted: dict[str, str],
         now: float,
         owner: str,
-        deadline: float,
+        done_by: Deadline,
     ) -> list[dict[str, Any]]:
         """Retry, oldest first, the earlier updates the ledger holds as retryable, adding what
-        it posts to `posted`. Updates the ledger never saw (from before the relay's first
-        delivery) do not qualify."""
+        it posts to `posted`; each post and its record end by `done_by`. Updates the ledger
+        never saw (from before the relay's first delivery) do not qualify."""
         done: list[dict[str, Any]] = []
+        post_by = done_by.before(CALL_DEADLINE_SECONDS)
         for index, update in enumerate(earlier):
             entry = entries.get(update.id)
             if entry is None or not retryable(entry.record, now):
                 continue
-            if deadline - self._clock() < _MIN_POST_SECONDS:
+            if post_by.remaining() < _MIN_POST_SECONDS:
                 log.warning(
                     "Catch-up stopped for lack of time; the rest waits for the next delivery",
                     extra={"json_fields": {"incident_id": post.incident_id, "update_id": update.id}},
                 )
                 break
             try:
-                mine = take_over(self._store, entry, now, owner)
+                mine = take_over(self._store, entry, now, owner, post_by)
             except LedgerError as exc:
                 log.warning(f"Catch-up skipped, ledger unavailable: {exc}")
                 break
@@ -148,9 +155,9 @@ class Relay:
             outcome = self._x.post(
                 tweet_for(post.incident, update, self._template).text,
                 reply_to=self._parent(earlier[:index], posted),
-                deadline=deadline,
+                deadline=post_by,
             )
-            self._record(mine, outcome)
+            self._record(mine, outcome, done_by)
             if outcome.tweet_id:
                 posted[update.id] = outcome.tweet_id
             done.append({"update_id": update.id, "result": outcome.result, "tweet_id": outcome.tweet_id})
@@ -180,14 +187,14 @@ class Relay:
                 return posted[update.id]
         return None
 
-    def _read(self, updates: list[Any]) -> dict[str, Entry]:
+    def _read(self, updates: list[Any], deadline: Deadline) -> dict[str, Entry]:
         """The ledger's records of these updates, read side by side; empty if the ledger fails."""
         if not updates:
             return {}
         ids = [u.id for u in updates]
         try:
-            with ThreadPoolExecutor(max_workers=min(8, len(ids))) as pool:
-                found = dict(zip(ids, pool.map(self._store.get, ids), strict=True))
+            with ThreadPoolExecutor(max_workers=len(ids)) as pool:
+                found = dict(zip(ids, pool.map(lambda i: self._store.get(i, deadline), ids), strict=True))
         except LedgerError as exc:
             log.warning(
                 f"Could not read the incident's earlier updates; no thread or catch-up this time: {exc}"
@@ -195,13 +202,13 @@ class Relay:
             return {}
         return {k: v for k, v in found.items() if v is not None}
 
-    def _record(self, entry: Entry, outcome: PostOutcome) -> Record:
+    def _record(self, entry: Entry, outcome: PostOutcome, deadline: Deadline) -> Record:
         """Write the outcome to the ledger; the record, written or not, says what it was."""
         state = _STATE.get(outcome.result, FAILED)
         error = None if state != FAILED else f"{outcome.result}: {outcome.reason}"
         after = outcome_of(entry.record, state, tweet_id=outcome.tweet_id, error=error)
         try:
-            finish(self._store, entry, after)
+            finish(self._store, entry, after, deadline)
         except LedgerError as exc:
             log.error(
                 f"Could not record the outcome ({outcome.result}) of update {entry.record.update_id}: {exc}. "

@@ -8,9 +8,11 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from bot.deadline import Deadline, DeadlineExceededError
 from bot.logs import REDACTOR
 
-# Secret Manager's default retry waits up to 60 s; Statuspage gives up after 30 s.
+# Secret Manager's default retry waits up to 60 s; Statuspage gives up after 30 s. A read,
+# retries included, takes at most this, or what remains of the request's deadline.
 READ_DEADLINE_SECONDS = 8.0
 
 
@@ -49,7 +51,9 @@ class SecretStore:
         self._lock = threading.Lock()
         self._warmed = False
 
-    def get(self, names: Sequence[str], *, refresh: bool = False) -> list[str]:
+    def get(
+        self, names: Sequence[str], *, refresh: bool = False, deadline: Deadline | None = None
+    ) -> list[str]:
         """The values of `names` (version `latest`), read side by side when not cached."""
         with self._lock:
             if refresh:
@@ -57,23 +61,23 @@ class SecretStore:
                     self._values.pop(name, None)
             missing = [n for n in dict.fromkeys(names) if n not in self._values]
             if missing:
-                self._read(missing)
+                self._read(missing, deadline)
             return [self._values[n] for n in names]
 
     @property
     def warmed(self) -> bool:
         return self._warmed
 
-    def warm(self, names: Sequence[str]) -> None:
+    def warm(self, names: Sequence[str], deadline: Deadline | None = None) -> None:
         """Read `names` once per instance, ignoring errors, so the first read can overlap other
         I/O (the IP ranges fetch). A later `get` reads again, and reports it, if this failed."""
         if self._warmed:
             return
         self._warmed = True
         with contextlib.suppress(SecretError):
-            self.get(names)
+            self.get(names, deadline=deadline)
 
-    def _read(self, names: Iterable[str]) -> None:
+    def _read(self, names: Iterable[str], deadline: Deadline | None) -> None:
         names = list(names)
         try:
             if self._client is None:
@@ -87,21 +91,28 @@ class SecretStore:
             ) from exc
         if not self._project:
             raise SecretError("No Google Cloud project: set GOOGLE_CLOUD_PROJECT.")
+        try:
+            # One timeout for the reads side by side, so they end together.
+            timeout = deadline.timeout(READ_DEADLINE_SECONDS) if deadline else READ_DEADLINE_SECONDS
+        except DeadlineExceededError as exc:
+            raise SecretError(f"Could not read secrets {names}: {exc}") from exc
         with ThreadPoolExecutor(max_workers=len(names)) as pool:
-            values = list(pool.map(self._read_one, names))
+            values = list(pool.map(lambda name: self._read_one(name, timeout), names))
         for name, value in zip(names, values, strict=True):
             self._on_value(value)
             self._values[name] = value
 
-    def _read_one(self, name: str) -> str:
+    def _read_one(self, name: str, timeout: float) -> str:
         from google.api_core import retry
 
         path = f"projects/{self._project}/secrets/{name}/versions/latest"
         try:
+            # A number as timeout is a deadline for all attempts together (api-core's
+            # TimeToDeadlineTimeout), and the retry stops there too.
             response = self._client.access_secret_version(
                 request={"name": path},
-                retry=retry.Retry(initial=0.25, maximum=2.0, timeout=READ_DEADLINE_SECONDS),
-                timeout=READ_DEADLINE_SECONDS,
+                retry=retry.Retry(initial=0.25, maximum=2.0, timeout=timeout),
+                timeout=timeout,
             )
             value = response.payload.data.decode("utf-8").strip()
         except Exception as exc:

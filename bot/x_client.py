@@ -13,12 +13,14 @@ from typing import Any
 
 import requests
 
+from bot.deadline import Deadline, DeadlineExceededError
 from bot.secret_store import SecretError
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
-# All attempts and the waits between them fit in this budget; Statuspage waits 30 s.
+# All attempts and the waits between them fit in this budget, or in what remains of the
+# request's deadline if that is less; Statuspage waits 30 s.
 TOTAL_BUDGET_SECONDS = 10.0
 ATTEMPT_TIMEOUT_SECONDS = 4.0
 BACKOFF_SECONDS = (0.5, 1.0)
@@ -32,8 +34,8 @@ RATE_LIMIT_HEADERS = (
 )
 
 Credentials = tuple[str, str, str, str]
-# Called with refresh=True after a 401, to re-read rotated credentials.
-CredentialSource = Callable[[bool], Credentials]
+# Called with refresh=True after a 401, to re-read rotated credentials, within the deadline.
+CredentialSource = Callable[[bool, Deadline], Credentials]
 
 
 @dataclass(frozen=True)
@@ -45,38 +47,30 @@ class PostOutcome:
 
 
 class XClient:
-    def __init__(
-        self,
-        credentials: CredentialSource,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, credentials: CredentialSource, *, sleep: Callable[[float], None] = time.sleep) -> None:
         self._credentials = credentials
         self._sleep = sleep
-        self._clock = clock
         self._lock = threading.Lock()
         self._client: Any = None
         self._client_credentials: Credentials | None = None
 
-    def post(self, text: str, *, reply_to: str | None = None, deadline: float | None = None) -> PostOutcome:
+    def post(self, text: str, *, deadline: Deadline, reply_to: str | None = None) -> PostOutcome:
         """Create the tweet, as a reply when `reply_to` is given; never raises for what X does.
 
-        Attempts stop at `deadline` (on this client's clock) or after TOTAL_BUDGET_SECONDS.
+        Every attempt, and the credentials' read, take their timeouts from `deadline`, and all
+        of it ends within TOTAL_BUDGET_SECONDS.
         """
         import tweepy  # deferred: a dry run never posts
 
-        budget_end = self._clock() + TOTAL_BUDGET_SECONDS
-        deadline = budget_end if deadline is None else min(deadline, budget_end)
+        deadline = deadline.within(TOTAL_BUDGET_SECONDS)
         reauthenticated = refresh = False
         attempt = 0
         while True:
             attempt += 1
             try:
-                client = self._tweepy_client(refresh=refresh)
+                client = self._tweepy_client(refresh=refresh, deadline=deadline)
                 refresh = False
-                timeout = max(0.5, min(ATTEMPT_TIMEOUT_SECONDS, deadline - self._clock()))
-                client.session.timeout_local.value = timeout
+                client.session.timeout_local.value = deadline.http_timeout(ATTEMPT_TIMEOUT_SECONDS)
                 response = client.create_tweet(text=text, in_reply_to_tweet_id=reply_to, user_auth=True)
                 tweet_id = str(response.data["id"])
                 return PostOutcome("posted", "tweet created", tweet_id, attempt)
@@ -91,7 +85,9 @@ class XClient:
                 reauthenticated = refresh = True
                 continue
             except SecretError as exc:
-                return self._failed(str(exc), attempt)
+                return self._failed(str(exc), attempt - 1)
+            except DeadlineExceededError as exc:
+                return self._failed(f"X post stopped before attempt {attempt}: {exc}", attempt - 1)
             except tweepy.TooManyRequests as exc:
                 return self._rate_limited(exc.response, attempt)
             except tweepy.TwitterServerError as exc:
@@ -109,8 +105,7 @@ class XClient:
                 return self._refused(exc, attempt)
             # Only transient failures reach here.
             wait = BACKOFF_SECONDS[min(attempt, len(BACKOFF_SECONDS)) - 1] * random.uniform(1, 1.5)  # noqa: S311 - jitter
-            remaining = deadline - self._clock()
-            if attempt >= MAX_ATTEMPTS or remaining < wait + 0.5:
+            if attempt >= MAX_ATTEMPTS or deadline.remaining() < wait + 0.5:
                 return self._failed(
                     f"X unreachable or failing after {attempt} attempt(s): {type(error).__name__}; "
                     "if it persists, check X's status page (api.x.com)",
@@ -123,9 +118,9 @@ class XClient:
             )
             self._sleep(wait)
 
-    def _tweepy_client(self, *, refresh: bool) -> Any:
+    def _tweepy_client(self, *, refresh: bool, deadline: Deadline) -> Any:
         """One tweepy.Client per set of credentials; a refresh re-reads them first."""
-        credentials = self._credentials(refresh)
+        credentials = self._credentials(refresh, deadline)
         with self._lock:
             if self._client is None or credentials != self._client_credentials:
                 self._client = _build_client(credentials)
@@ -197,7 +192,7 @@ def _build_client(credentials: Credentials) -> Any:
 
 
 class _TimeoutSession(requests.Session):
-    """tweepy sets no timeout; this applies the current attempt's, per thread."""
+    """tweepy sets no timeout; this applies the current attempt's (connect, read), per thread."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -315,3 +315,26 @@ def dropping_proxy(gcs_server: FakeGcsServer, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", proxy.url)
     yield proxy
     proxy.close()
+
+
+def forward_to_gcs(http: Any, server: FakeGcsServer, before: Any = None) -> None:
+    """Route the ledger's calls through `responses` to the real fake-gcs-server, so they are
+    recorded in `http.calls`; `before(request)` runs first (e.g. to let a fake clock pass)."""
+    from http.client import HTTPConnection
+    from urllib.parse import urlsplit
+
+    target = urlsplit(server.url)
+
+    def forward(request: Any) -> tuple[int, dict[str, str], bytes]:
+        if before is not None:
+            before(request)
+        conn = HTTPConnection(target.hostname, target.port, timeout=10)
+        conn.request(request.method, request.path_url, body=request.body, headers=dict(request.headers))
+        answer = conn.getresponse()
+        body = answer.read()
+        conn.close()
+        skip = ("transfer-encoding", "content-length", "connection")
+        return answer.status, {k: v for k, v in answer.getheaders() if k.lower() not in skip}, body
+
+    for method in ("GET", "POST"):
+        http.add_callback(method, re.compile(re.escape(server.url) + r"/.*"), callback=forward)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from conftest import X_TWEETS_URL, FakeGcsServer, load_fixture, post
 
+from bot.deadline import Deadline
 from bot.gcs_ledger import GcsStore
 from bot.ledger import (
     CLAIMED,
@@ -33,6 +34,7 @@ from bot.ledger import (
 )
 
 SHORTLINK = "https://stspg.io/inc1"
+LONG = Deadline(float("inf"))  # the rules, not the time: every call gets its full timeout
 
 
 def incident(n: int) -> dict[str, Any]:
@@ -87,49 +89,49 @@ def store(request: pytest.FixtureRequest) -> Any:
 
 
 def test_only_the_first_claim_wins(store) -> None:
-    won = claim(store, "u1", "i1", 1000.0, "owner-a")
+    won = claim(store, "u1", "i1", 1000.0, "owner-a", LONG)
     assert isinstance(won, Entry) and won.record.state == CLAIMED
-    lost = claim(store, "u1", "i1", 1001.0, "owner-b")
+    lost = claim(store, "u1", "i1", 1001.0, "owner-b", LONG)
     assert isinstance(lost, Record) and lost.owner == "owner-a"
 
 
 def test_a_claim_whose_create_was_retried_is_still_ours(store) -> None:
-    won = claim(store, "u1", "i1", 1000.0, "owner-a")
-    again = claim(store, "u1", "i1", 1000.0, "owner-a")
+    won = claim(store, "u1", "i1", 1000.0, "owner-a", LONG)
+    again = claim(store, "u1", "i1", 1000.0, "owner-a", LONG)
     assert isinstance(again, Entry) and again.version == won.version
 
 
 def test_outcome_is_recorded_and_blocks_later_claims(store) -> None:
-    won = claim(store, "u1", "i1", 1000.0, "a")
-    finish(store, won, outcome_of(won.record, POSTED, tweet_id="42", error=None))
-    record = store.get("u1").record
+    won = claim(store, "u1", "i1", 1000.0, "a", LONG)
+    finish(store, won, outcome_of(won.record, POSTED, tweet_id="42", error=None), LONG)
+    record = store.get("u1", LONG).record
     assert (record.state, record.tweet_id, record.attempts) == (POSTED, "42", 1)
-    assert isinstance(claim(store, "u1", "i1", 1000.0 + RETRY_WINDOW_SECONDS, "b"), Record)
+    assert isinstance(claim(store, "u1", "i1", 1000.0 + RETRY_WINDOW_SECONDS, "b", LONG), Record)
 
 
 def test_stale_claim_is_taken_over_once(store) -> None:
-    claim(store, "u1", "i1", 1000.0, "dead")
-    assert isinstance(claim(store, "u1", "i1", 1000.0 + STALE_CLAIM_SECONDS - 1, "b"), Record)
-    entry = store.get("u1")
+    claim(store, "u1", "i1", 1000.0, "dead", LONG)
+    assert isinstance(claim(store, "u1", "i1", 1000.0 + STALE_CLAIM_SECONDS - 1, "b", LONG), Record)
+    entry = store.get("u1", LONG)
     later = 1000.0 + STALE_CLAIM_SECONDS + 1
-    first = take_over(store, entry, later, "b")
-    second = take_over(store, entry, later, "c")  # read the same version: loses the swap
+    first = take_over(store, entry, later, "b", LONG)
+    second = take_over(store, entry, later, "c", LONG)  # read the same version: loses the swap
     assert first is not None and first.record.owner == "b"
     assert second is None
 
 
 def test_failed_updates_are_retryable_within_attempts_and_window(store) -> None:
-    entry = claim(store, "u1", "i1", 1000.0, "a")
+    entry = claim(store, "u1", "i1", 1000.0, "a", LONG)
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        finish(store, entry, outcome_of(entry.record, FAILED, tweet_id=None, error="failed: X 503"))
+        finish(store, entry, outcome_of(entry.record, FAILED, tweet_id=None, error="failed: X 503"), LONG)
         if attempt < MAX_ATTEMPTS:
-            entry = take_over(store, store.get("u1"), 2000.0, "a")
+            entry = take_over(store, store.get("u1", LONG), 2000.0, "a", LONG)
             assert entry is not None, attempt
-    assert store.get("u1").record.attempts == MAX_ATTEMPTS
-    assert take_over(store, store.get("u1"), 2000.0, "a") is None
-    other = claim(store, "u2", "i1", 1000.0, "a")
-    finish(store, other, outcome_of(other.record, FAILED, tweet_id=None, error="x"))
-    assert take_over(store, store.get("u2"), 1000.0 + RETRY_WINDOW_SECONDS + 1, "a") is None
+    assert store.get("u1", LONG).record.attempts == MAX_ATTEMPTS
+    assert take_over(store, store.get("u1", LONG), 2000.0, "a", LONG) is None
+    other = claim(store, "u2", "i1", 1000.0, "a", LONG)
+    finish(store, other, outcome_of(other.record, FAILED, tweet_id=None, error="x"), LONG)
+    assert take_over(store, store.get("u2", LONG), 1000.0 + RETRY_WINDOW_SECONDS + 1, "a", LONG) is None
 
 
 def test_a_claim_lost_to_a_racing_retry_reports_the_winner() -> None:
@@ -140,17 +142,17 @@ def test_a_claim_lost_to_a_racing_retry_reports_the_winner() -> None:
 
         raced = False
 
-        def get(self, update_id: str) -> Entry | None:
-            entry = super().get(update_id)
+        def get(self, update_id: str, deadline: Deadline | None = None) -> Entry | None:
+            entry = super().get(update_id, deadline)
             if entry is not None and not self.raced:
                 self.raced = True
-                take_over(self, entry, 2000.0, "rival")
+                take_over(self, entry, 2000.0, "rival", LONG)
             return entry
 
     store = RacingStore()
-    first = claim(store, "u1", "i1", 1000.0, "a")
-    finish(store, first, outcome_of(first.record, FAILED, tweet_id=None, error="failed: X 503"))
-    lost = claim(store, "u1", "i1", 2000.0, "b")
+    first = claim(store, "u1", "i1", 1000.0, "a", LONG)
+    finish(store, first, outcome_of(first.record, FAILED, tweet_id=None, error="failed: X 503"), LONG)
+    lost = claim(store, "u1", "i1", 2000.0, "b", LONG)
     assert isinstance(lost, Record) and lost.owner == "rival"
     assert why_not(lost) == "being posted by another request"
 
@@ -158,14 +160,14 @@ def test_a_claim_lost_to_a_racing_retry_reports_the_winner() -> None:
 def test_finish_after_a_takeover_is_refused(store) -> None:
     from bot.ledger import LedgerError
 
-    mine = claim(store, "u1", "i1", 1000.0, "slow")
-    take_over(store, store.get("u1"), 1000.0 + STALE_CLAIM_SECONDS + 1, "fast")
+    mine = claim(store, "u1", "i1", 1000.0, "slow", LONG)
+    take_over(store, store.get("u1", LONG), 1000.0 + STALE_CLAIM_SECONDS + 1, "fast", LONG)
     with pytest.raises(LedgerError):
-        finish(store, mine, outcome_of(mine.record, POSTED, tweet_id="1", error=None))
+        finish(store, mine, outcome_of(mine.record, POSTED, tweet_id="1", error=None), LONG)
 
 
 def test_unknown_update_reads_as_none(store) -> None:
-    assert store.get("never-seen") is None
+    assert store.get("never-seen", LONG) is None
 
 
 # --- Through the function, with STATE_BUCKET ---------------------------------------------------
@@ -344,21 +346,21 @@ def a_replace(method: str, path: str) -> bool:
 def test_a_lost_answer_to_a_compare_and_swap_is_not_a_conflict(gcs_server, dropping_proxy) -> None:
     bucket = gcs_server.create_bucket()
     store = GcsStore(bucket, project="test-project")
-    won = claim(store, "u1", "i1", 1000.0, "a")
+    won = claim(store, "u1", "i1", 1000.0, "a", LONG)
     dropping_proxy.drops.append(a_replace)
     # The outcome lands, its answer is lost, the client retries and gets 412: still ours.
-    finish(store, won, outcome_of(won.record, POSTED, tweet_id="42", error=None))
+    finish(store, won, outcome_of(won.record, POSTED, tweet_id="42", error=None), LONG)
     assert dropping_proxy.dropped and dropping_proxy.dropped[0].endswith("-> 200")
-    assert store.get("u1").record.tweet_id == "42"
+    assert store.get("u1", LONG).record.tweet_id == "42"
 
     # The same for a takeover of a failed record: the retry's 412 is our own claim.
-    finish(store, store.get("u1"), outcome_of(won.record, FAILED, tweet_id=None, error="x"))
+    finish(store, store.get("u1", LONG), outcome_of(won.record, FAILED, tweet_id=None, error="x"), LONG)
     dropping_proxy.drops.append(a_replace)
-    mine = take_over(store, store.get("u1"), 2000.0, "b")
+    mine = take_over(store, store.get("u1", LONG), 2000.0, "b", LONG)
     assert mine is not None and mine.record.owner == "b"
     # A real conflict still loses: the record now differs from what a rival writes.
     rival = dataclasses.replace(mine.record, owner="c")
-    assert store.replace(rival, won.version) is None
+    assert store.replace(rival, won.version, LONG) is None
 
 
 @pytest.mark.usefixtures("secret_manager")
