@@ -21,7 +21,7 @@ from bot.secret_store import SecretError, SecretStore
 log = logging.getLogger(__name__)
 
 Answer = tuple[Any, int] | tuple[Any, int, dict[str, str]]
-_SEVERITY = {"failed": logging.ERROR, "rate_limited": logging.WARNING}
+_SEVERITY = {"failed": logging.ERROR, "unknown": logging.ERROR, "rate_limited": logging.WARNING}
 # A wrong token re-reads the secret (it may have been rotated), at most this often.
 TOKEN_REREAD_SECONDS = 60.0
 # Statuspage gives up at 30 s: every request, catch-up included, is answered within this.

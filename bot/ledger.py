@@ -30,6 +30,9 @@ RETRY_WINDOW_SECONDS = 24 * 3600.0
 CALL_DEADLINE_SECONDS = 2.5
 
 CLAIMED, POSTED, FAILED, DUPLICATE = "claimed", "posted", "failed", "duplicate"
+# The post may have gone out: its answer was lost or broken. Retried like a failure, but only
+# with the same text to the same parent, so that X's duplicate check can tell.
+UNKNOWN = "unknown"
 
 
 class LedgerError(RuntimeError):
@@ -40,15 +43,19 @@ class LedgerError(RuntimeError):
 class Record:
     update_id: str
     incident_id: str | None
-    state: str  # claimed | posted | failed | duplicate
+    state: str  # claimed | posted | failed | unknown | duplicate
     first_claimed_at: float  # epoch seconds; starts the retry window
     claimed_at: float  # epoch seconds of the latest claim
     attempts: int = 0  # finished posting attempts
-    tweet_id: str | None = None
+    tweet_id: str | None = None  # None when posted is known only from X's duplicate check
     error: str | None = None
     # Who holds the claim: a request whose create was retried after it had landed finds
     # its own claim, not someone else's.
     owner: str = ""
+    # What the latest attempt sent, and whether any attempt may have created the tweet.
+    text: str | None = None
+    reply_to: str | None = None
+    maybe_posted: bool = False
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -85,7 +92,7 @@ def retryable(record: Record, now: float) -> bool:
     """May this record be claimed again: a dead owner's claim, or a failure still in its window."""
     if record.state == CLAIMED:
         return now - record.claimed_at > STALE_CLAIM_SECONDS
-    if record.state == FAILED:
+    if record.state in (FAILED, UNKNOWN):
         return record.attempts < MAX_ATTEMPTS and now - record.first_claimed_at < RETRY_WINDOW_SECONDS
     return False
 
@@ -93,11 +100,15 @@ def retryable(record: Record, now: float) -> bool:
 def why_not(record: Record) -> str:
     """Why a record cannot be claimed, for the answer to a re-delivery."""
     if record.state == POSTED:
+        if record.tweet_id is None:
+            return "already posted (X found its text a duplicate after an answer was lost)"
         return f"already posted as tweet {record.tweet_id}"
     if record.state == DUPLICATE:
         return "already on X (X rejected it as a duplicate)"
     if record.state == CLAIMED:
         return "being posted by another request"
+    if record.state == UNKNOWN:
+        return f"given up after {record.attempts} attempt(s), the last one's outcome unknown: {record.error}"
     return f"given up after {record.attempts} attempt(s): {record.error}"
 
 
@@ -132,10 +143,25 @@ def take_over(store: Store, entry: Entry, now: float, owner: str, deadline: Dead
     return store.replace(claimed, entry.version, deadline)
 
 
-def outcome_of(record: Record, state: str, *, tweet_id: str | None, error: str | None) -> Record:
-    """The record after one more finished attempt."""
+def outcome_of(
+    record: Record,
+    state: str,
+    *,
+    tweet_id: str | None,
+    error: str | None,
+    text: str | None = None,
+    reply_to: str | None = None,
+) -> Record:
+    """The record after one more finished attempt, which sent `text` in reply to `reply_to`."""
     return dataclasses.replace(
-        record, state=state, attempts=record.attempts + 1, tweet_id=tweet_id, error=error
+        record,
+        state=state,
+        attempts=record.attempts + 1,
+        tweet_id=tweet_id,
+        error=error,
+        text=text,
+        reply_to=reply_to,
+        maybe_posted=record.maybe_posted or state == UNKNOWN,
     )
 
 

@@ -23,6 +23,7 @@ from bot.ledger import (
     FAILED,
     MAX_ATTEMPTS,
     POSTED,
+    UNKNOWN,
     Entry,
     LedgerError,
     Record,
@@ -43,7 +44,8 @@ _MIN_POST_SECONDS = 1.0  # a catch-up post is not started with less time than th
 # The thread and catch-up look at this many of the incident's newest earlier updates, read side
 # by side in one round trip (an incident of 80 updates took 80 reads).
 MAX_EARLIER_READS = 8
-_STATE = {"posted": POSTED, "duplicate": DUPLICATE}
+_STATE = {"posted": POSTED, "duplicate": DUPLICATE, "unknown": UNKNOWN}
+_SEVERITY = {"posted": logging.INFO, "duplicate": logging.INFO, "rate_limited": logging.WARNING}
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,24 @@ class Delivery:
     attempts: int = 0
     reply_to: str | None = None
     caught_up: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """One attempt: what X made of it, and what was sent, for the ledger."""
+
+    outcome: PostOutcome
+    text: str
+    parent: str | None
+
+
+def _retry_note(record: Record, now: float, in_incident: bool) -> str:
+    """What happens next to an update whose attempt did not post it."""
+    if record.state not in (FAILED, UNKNOWN):
+        return ""
+    if in_incident and retryable(record, now):
+        return f" (attempt {record.attempts} of {MAX_ATTEMPTS}; retried with the incident's next delivery)"
+    return " (given up: post it by hand if it matters)"
 
 
 class Relay:
@@ -108,17 +128,11 @@ class Relay:
             }
             caught_up = self._catch_up(post, earlier, entries, posted, now, owner, new_post_from)
 
-        parent = self._parent(earlier, posted)
-        outcome = self._x.post(post.text, reply_to=parent, deadline=post_by)
-        after = self._record(won, outcome, deadline)
-        reason = outcome.reason
-        if after.state == FAILED:
-            if post.incident is not None and retryable(after, now):
-                reason += f" (attempt {after.attempts} of {MAX_ATTEMPTS}; "
-                reason += "retried with the incident's next delivery)"
-            else:
-                reason += " (given up: post it by hand if it matters)"
-        return Delivery(outcome.result, reason, outcome.tweet_id, outcome.attempts, parent, caught_up)
+        sent = self._attempt(won, post.text, self._parent(earlier, posted), post_by)
+        after = self._record(won, sent, deadline)
+        outcome = sent.outcome
+        reason = outcome.reason + _retry_note(after, now, post.incident is not None)
+        return Delivery(outcome.result, reason, outcome.tweet_id, outcome.attempts, sent.parent, caught_up)
 
     def _catch_up(  # noqa: PLR0917 - one step of deliver(), split out to be read on its own
         self,
@@ -152,31 +166,55 @@ class Relay:
                 break
             if mine is None:
                 continue  # another request took it meanwhile
-            outcome = self._x.post(
-                tweet_for(post.incident, update, self._template).text,
-                reply_to=self._parent(earlier[:index], posted),
-                deadline=post_by,
-            )
-            self._record(mine, outcome, done_by)
+            text = tweet_for(post.incident, update, self._template).text
+            sent = self._attempt(mine, text, self._parent(earlier[:index], posted), post_by)
+            after = self._record(mine, sent, done_by)
+            outcome = sent.outcome
             if outcome.tweet_id:
                 posted[update.id] = outcome.tweet_id
             done.append({"update_id": update.id, "result": outcome.result, "tweet_id": outcome.tweet_id})
+            # Its own line, with `result`: a failed catch-up alerts as a failed delivery does.
+            reason = outcome.reason + _retry_note(after, now, True)
             log.log(
-                logging.INFO if outcome.result in _STATE else logging.WARNING,
-                f"Catch-up {outcome.result}: earlier update of the incident",
+                _SEVERITY.get(outcome.result, logging.ERROR),
+                f"Catch-up {outcome.result}: earlier update {update.id} of the incident: {reason}",
                 extra={
                     "json_fields": {
+                        "catch_up": True,
+                        "result": outcome.result,
+                        "reason": reason,
                         "incident_id": post.incident_id,
                         "update_id": update.id,
-                        "result": f"catch_up_{outcome.result}",
                         "tweet_id": outcome.tweet_id,
-                        "reason": outcome.reason,
+                        "reply_to": sent.parent,
+                        "attempts": after.attempts,
                     }
                 },
             )
             if outcome.result == "rate_limited":
                 break  # every further post would be refused too
         return done
+
+    def _attempt(self, entry: Entry, text: str, parent: str | None, deadline: Deadline) -> _Sent:
+        """Post a claimed update once; never raises.
+
+        If an earlier attempt's answer was lost, that tweet may exist: the same text goes to
+        the same parent, and X calling it a duplicate means the earlier attempt went out.
+        """
+        record = entry.record
+        if record.maybe_posted and record.text:
+            text, parent = record.text, record.reply_to
+        try:
+            outcome = self._x.post(text, reply_to=parent, deadline=deadline)
+        except Exception as exc:  # a bug; the request may have been sent
+            log.exception("Unexpected error while posting; recorded as an unknown outcome. This is a bug.")
+            outcome = PostOutcome(
+                "unknown", f"unexpected error while posting ({type(exc).__name__})", None, 1
+            )
+        if outcome.result == "duplicate" and record.maybe_posted:
+            reason = "X already had this text: the earlier attempt whose answer was lost went out"
+            outcome = PostOutcome("posted", reason, None, outcome.attempts)
+        return _Sent(outcome, text, parent)
 
     def _parent(self, before: list[Any], posted: dict[str, str]) -> str | None:
         """The tweet of the newest earlier update that was posted: the thread's last tweet."""
@@ -202,11 +240,14 @@ class Relay:
             return {}
         return {k: v for k, v in found.items() if v is not None}
 
-    def _record(self, entry: Entry, outcome: PostOutcome, deadline: Deadline) -> Record:
+    def _record(self, entry: Entry, sent: _Sent, deadline: Deadline) -> Record:
         """Write the outcome to the ledger; the record, written or not, says what it was."""
+        outcome = sent.outcome
         state = _STATE.get(outcome.result, FAILED)
-        error = None if state != FAILED else f"{outcome.result}: {outcome.reason}"
-        after = outcome_of(entry.record, state, tweet_id=outcome.tweet_id, error=error)
+        error = None if state in (POSTED, DUPLICATE) else f"{outcome.result}: {outcome.reason}"
+        after = outcome_of(
+            entry.record, state, tweet_id=outcome.tweet_id, error=error, text=sent.text, reply_to=sent.parent
+        )
         try:
             finish(self._store, entry, after, deadline)
         except LedgerError as exc:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import requests
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from bot.deadline import Deadline, DeadlineExceededError
 from bot.secret_store import SecretError
@@ -40,7 +41,9 @@ CredentialSource = Callable[[bool, Deadline], Credentials]
 
 @dataclass(frozen=True)
 class PostOutcome:
-    result: str  # posted | duplicate | rate_limited | failed
+    # posted | duplicate | rate_limited | failed, or unknown: the request may have reached X
+    # but its answer was lost or broken, so the tweet may exist.
+    result: str
     reason: str
     tweet_id: str | None = None
     attempts: int = 0
@@ -92,8 +95,12 @@ class XClient:
                 return self._rate_limited(exc.response, attempt)
             except tweepy.TwitterServerError as exc:
                 error: Exception = exc
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except requests.RequestException as exc:
+                if not _never_sent(exc):
+                    return self._unknown(exc, attempt)
                 error = exc
+            except (ValueError, KeyError, TypeError) as exc:  # a 2xx that is not a created tweet
+                return self._unknown(exc, attempt)
             except tweepy.HTTPException as exc:
                 if reply_to and _parent_gone(exc):
                     log.warning(
@@ -147,6 +154,18 @@ class XClient:
             )
         return self._failed(f"X answered {status}", attempt, detail=str(exc))
 
+    def _unknown(self, exc: Exception, attempts: int) -> PostOutcome:
+        """The request went out and its answer was lost (a read timeout, a connection dropped
+        mid-answer) or is no created tweet (201 {}, 201 with errors, an HTML page): the tweet
+        may exist. Never retried here: a retry could post it twice."""
+        reason = (
+            f"X's answer was lost or broken ({type(exc).__name__}): the tweet may have been "
+            "created. Retries send the same text, so X's duplicate check tells whether it was; "
+            "check the account if it matters"
+        )
+        log.error(reason, extra={"json_fields": {"attempts": attempts, "detail": str(exc)[:500]}})
+        return PostOutcome("unknown", reason, None, attempts)
+
     def _failed(self, reason: str, attempts: int, *, detail: str | None = None) -> PostOutcome:
         fields: dict[str, Any] = {"attempts": attempts}
         if detail:
@@ -160,6 +179,17 @@ class XClient:
         reason = f"X rate limit reached (429); posting resumes after {reset or 'the reset time'}"
         log.warning(reason, extra={"json_fields": {"reset_at": reset, "headers": headers}})
         return PostOutcome("rate_limited", reason, None, attempts)
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """Did the request fail before any of it could reach X (no connection, no TLS)? Only then
+    is a blind retry safe."""
+    if isinstance(
+        exc, requests.ConnectTimeout | requests.exceptions.SSLError | requests.exceptions.ProxyError
+    ):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None  # urllib3's MaxRetryError
+    return isinstance(reason, NewConnectionError | ConnectTimeoutError)  # refused, unresolved, timed out
 
 
 def _parent_gone(exc: Exception) -> bool:

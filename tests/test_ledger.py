@@ -7,13 +7,16 @@ STORAGE_EMULATOR_HOST. X is faked on the wire with `responses`.
 from __future__ import annotations
 
 import dataclasses
+import http.client
+import io
 import json
 import threading
 import time
 from typing import Any
 
 import pytest
-from conftest import X_TWEETS_URL, FakeGcsServer, load_fixture, post
+import requests
+from conftest import X_TWEETS_URL, FakeGcsServer, json_lines, load_fixture, post
 
 from bot.deadline import Deadline
 from bot.gcs_ledger import GcsStore
@@ -54,11 +57,15 @@ def incident(n: int) -> dict[str, Any]:
 
 
 class FakeX:
-    """X's create-tweet endpoint: numbered tweet ids, scripted failures, a record of each body."""
+    """X's create-tweet endpoint: numbered tweet ids, scripted failures, a record of each body.
+
+    A failure is (status, JSON answer), an exception to raise as the transport would, or a
+    whole (status, headers, body) answer.
+    """
 
     def __init__(self, http: Any, delay: float = 0.0) -> None:
         self.bodies: list[dict[str, Any]] = []
-        self.failures: list[tuple[int, dict[str, Any]]] = []
+        self.failures: list[Any] = []
         self.delay = delay
         self.lock = threading.Lock()
         http.add_callback("POST", X_TWEETS_URL, callback=self)
@@ -69,13 +76,51 @@ class FakeX:
             body = json.loads(request.body)
             self.bodies.append(body)
             if self.failures:
-                status, answer = self.failures.pop(0)
+                failure = self.failures.pop(0)
+                if isinstance(failure, Exception) or len(failure) == 3:
+                    return failure
+                status, answer = failure
                 return status, {}, json.dumps(answer)
             tweet_id = str(1000 + len(self.bodies))
             return 201, {}, json.dumps({"data": {"id": tweet_id, "text": body["text"]}})
 
     def replies(self) -> list[str | None]:
         return [b.get("reply", {}).get("in_reply_to_tweet_id") for b in self.bodies]
+
+
+class CutShort(io.RawIOBase):
+    """An answer body whose connection drops after its first bytes."""
+
+    def __init__(self, head: bytes) -> None:
+        self.head, self.sent = head, False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.sent:
+            raise http.client.IncompleteRead(self.head, 64)
+        buffer[: len(self.head)] = self.head
+        self.sent = True
+        return len(self.head)
+
+
+DUPLICATE_CONTENT = (
+    403,
+    {"detail": "You are not allowed to create a Tweet with duplicate content.", "status": 403},
+)
+# The tweet may have been created, but the answer says nothing usable.
+BROKEN_ANSWERS = {
+    "read timeout": requests.ReadTimeout("read timed out"),
+    "dropped mid-answer": (
+        201,
+        {"Content-Type": "application/json"},
+        io.BufferedReader(CutShort(b'{"data":{"id":"1')),
+    ),
+    "201 {}": (201, {}),
+    "201 errors": (201, {"errors": [{"message": "Internal error", "code": 131}]}),
+    "200 html": (200, {"Content-Type": "text/html"}, "<html><body>Over capacity</body></html>"),
+}
 
 
 # --- The claim rules, against both stores ----------------------------------------------------
@@ -379,3 +424,84 @@ def test_a_lost_answer_to_the_outcome_write_still_answers_posted(
     # The ledger holds the outcome, so a re-delivery is a duplicate, not a second post.
     assert post(client, incident(1)).get_json()["reason"] == "already posted as tweet 1001"
     assert len(x.bodies) == 1
+
+
+# --- Unknown outcomes: the tweet may exist -------------------------------------------------------
+
+
+def record_of(bucket: str, update_id: str) -> Record:
+    return GcsStore(bucket, project="test-project").get(update_id, LONG).record
+
+
+@pytest.mark.parametrize("broken", list(BROKEN_ANSWERS))
+@pytest.mark.usefixtures("secret_manager")
+def test_a_broken_answer_is_recorded_as_unknown_and_retried_only_with_the_same_text(
+    make_client, http, state_bucket, capsys, broken
+) -> None:
+    x = FakeX(http)
+    client = make_client(STATE_BUCKET=state_bucket)
+    assert post(client, incident(1)).get_json()["tweet_id"] == "1001"
+    x.failures.append(BROKEN_ANSWERS[broken])
+    answer = post(client, incident(2)).get_json()
+
+    assert answer["result"] == "unknown"
+    assert len(x.bodies) == 2  # not retried blindly
+    summary = [line for line in json_lines(capsys.readouterr().out) if line.get("update_id") == "upd2"]
+    assert summary[-1]["severity"] == "ERROR" and summary[-1]["result"] == "unknown"
+    record = record_of(state_bucket, "upd2")
+    assert (record.state, record.attempts, record.maybe_posted) == ("unknown", 1, True)
+    assert record.text == x.bodies[1]["text"] and record.reply_to == "1001"
+
+    # The next update: X says the same text is a duplicate, so the earlier attempt went out.
+    x.failures.append(DUPLICATE_CONTENT)
+    answer = post(client, incident(3)).get_json()
+    assert answer["caught_up"] == [{"update_id": "upd2", "result": "posted", "tweet_id": None}]
+    assert x.bodies[2] == x.bodies[1]  # the same text, in reply to the same tweet
+    assert answer["result"] == "posted"
+    assert x.replies()[3] == "1001"  # the thread goes on from the last tweet whose id is known
+    record = record_of(state_bucket, "upd2")
+    assert (record.state, record.tweet_id) == ("posted", None)
+    assert post(client, incident(2)).get_json()["reason"].startswith("already posted (X found its text")
+
+
+@pytest.mark.usefixtures("secret_manager")
+def test_an_unknown_outcome_that_had_not_gone_out_is_posted_by_its_retry(
+    make_client, http, state_bucket
+) -> None:
+    x = FakeX(http)
+    client = make_client(STATE_BUCKET=state_bucket)
+    x.failures.append(BROKEN_ANSWERS["read timeout"])
+    assert post(client, incident(1)).get_json()["result"] == "unknown"
+    # Its own re-delivery takes the claim over and sends the same text; X had not created it.
+    answer = post(client, incident(1)).get_json()
+    assert answer["result"] == "posted" and answer["tweet_id"] == "1002"
+    assert x.bodies[0] == x.bodies[1]
+    record = record_of(state_bucket, "upd1")
+    assert (record.state, record.tweet_id, record.attempts, record.maybe_posted) == (
+        "posted",
+        "1002",
+        2,
+        True,
+    )
+
+
+@pytest.mark.usefixtures("secret_manager")
+def test_each_failed_catch_up_is_an_error_line_with_its_result_up_to_given_up(
+    make_client, http, state_bucket, capsys
+) -> None:
+    x = FakeX(http)
+    client = make_client(STATE_BUCKET=state_bucket)
+    post(client, incident(1))
+    outage = (503, {"title": "Service Unavailable"})
+    x.failures += [outage] * 3
+    assert post(client, incident(2)).get_json()["result"] == "failed"  # update 2: attempt 1
+    capsys.readouterr()
+    for _ in range(MAX_ATTEMPTS - 1):  # update 3's deliveries retry update 2 first, in vain
+        x.failures += [outage] * 6
+        post(client, incident(3))
+    lines = [line for line in json_lines(capsys.readouterr().out) if line.get("catch_up")]
+    assert [(line["severity"], line["result"], line["update_id"]) for line in lines] == [
+        ("ERROR", "failed", "upd2")
+    ] * (MAX_ATTEMPTS - 1)
+    assert [line["attempts"] for line in lines] == list(range(2, MAX_ATTEMPTS + 1))
+    assert "given up" in lines[-1]["message"] and "given up" not in lines[-2]["message"]

@@ -495,15 +495,25 @@ def test_5xx_is_retried_then_posted(make_client, http, secret_manager):
     assert len(x_calls(http)) == 2
 
 
+def refused() -> requests.ConnectionError:
+    """What requests raises when nothing listens: urllib3's NewConnectionError, retries spent."""
+    from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+    reason = NewConnectionError(None, "Failed to establish a new connection: [Errno 111] Connection refused")
+    return requests.ConnectionError(MaxRetryError(None, "/2/tweets", reason=reason))
+
+
 @pytest.mark.parametrize(
     "failure",
     [
         {"status": 500, "json": {"title": "Internal Server Error"}},
-        {"body": requests.ConnectionError("connection refused")},
-        {"body": requests.ReadTimeout("read timed out")},
+        {"body": refused()},
+        {"body": requests.ConnectTimeout("connect timed out")},
     ],
+    ids=["500", "refused", "connect-timeout"],
 )
 def test_transient_failures_stop_after_three_attempts(make_client, http, secret_manager, failure):
+    """Nothing reached X, or X said it failed: safe to retry at once."""
     x_answers(http, failure, failure, failure, created())
     response = post(make_client(), INCIDENT)
     assert response.status_code == 200
@@ -613,9 +623,24 @@ def test_logs_are_one_json_object_per_line_with_trace(make_client, http, capsys)
     assert summary["severity"] == "INFO" and summary["message"].startswith("dry_run:")
 
 
-def test_unexpected_exception_is_failed_200_with_traceback(
+def test_unexpected_exception_is_failed_200_with_traceback(make_client, http, monkeypatch, capsys):
+    client = make_client()
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(sys.modules["bot.handler"], "decide", broken)
+    response = post(client, INCIDENT)
+    assert response.status_code == 200
+    assert response.get_json()["result"] == "failed"
+    (error,) = [line for line in json_lines(capsys.readouterr().out) if line["severity"] == "ERROR"]
+    assert "Traceback" in error["message"] and "RuntimeError: boom" in error["message"]
+
+
+def test_an_exception_while_posting_is_an_unknown_outcome(
     make_client, http, secret_manager, monkeypatch, capsys
 ):
+    """The request may have reached X: recorded as unknown, with a result the alert sees."""
     client = make_client()
 
     def broken(*args: Any, **kwargs: Any) -> Any:
@@ -624,9 +649,10 @@ def test_unexpected_exception_is_failed_200_with_traceback(
     monkeypatch.setattr("bot.x_client.XClient.post", broken)
     response = post(client, INCIDENT)
     assert response.status_code == 200
-    assert response.get_json()["result"] == "failed"
-    (error,) = [line for line in json_lines(capsys.readouterr().out) if line["severity"] == "ERROR"]
-    assert "Traceback" in error["message"] and "RuntimeError: boom" in error["message"]
+    assert response.get_json()["result"] == "unknown"
+    errors = [line for line in json_lines(capsys.readouterr().out) if line["severity"] == "ERROR"]
+    assert "RuntimeError: boom" in errors[0]["message"]
+    assert errors[-1]["result"] == "unknown"
 
 
 def test_missing_page_id_refuses_to_start(make_client, monkeypatch):
