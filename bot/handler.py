@@ -115,6 +115,8 @@ class Handler:
                 fields[key] = getattr(delivery, key)
         if delivery.caught_up:
             fields["caught_up"] = delivery.caught_up
+        if delivery.superseded:
+            fields["superseded"] = delivery.superseded
         return self._answer(delivery.result, delivery.reason, fields)
 
     def _allowed(self, ip: Any, deadline: Deadline) -> bool:
@@ -147,7 +149,7 @@ class Handler:
             extra={"json_fields": {"result": result, "reason": reason, **fields}},
         )
         body: dict[str, Any] = {"result": result, "reason": reason}
-        for key in ("tweet_id", "text", "incident_id", "update_id", "caught_up"):
+        for key in ("tweet_id", "text", "incident_id", "update_id", "caught_up", "superseded"):
             if key in fields:
                 body[key] = fields[key]
         return body, 200

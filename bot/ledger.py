@@ -33,6 +33,10 @@ CLAIMED, POSTED, FAILED, DUPLICATE = "claimed", "posted", "failed", "duplicate"
 # The post may have gone out: its answer was lost or broken. Retried like a failure, but only
 # with the same text to the same parent, so that X's duplicate check can tell.
 UNKNOWN = "unknown"
+# Not posted, and never to be: a newer update of the incident is already out, and posting
+# this one now would show the incident going backwards.
+SUPERSEDED = "superseded"
+OUT = (POSTED, DUPLICATE)  # on X
 
 
 class LedgerError(RuntimeError):
@@ -43,7 +47,7 @@ class LedgerError(RuntimeError):
 class Record:
     update_id: str
     incident_id: str | None
-    state: str  # claimed | posted | failed | unknown | duplicate
+    state: str  # claimed | posted | failed | unknown | duplicate | superseded
     first_claimed_at: float  # epoch seconds; starts the retry window
     claimed_at: float  # epoch seconds of the latest claim
     attempts: int = 0  # finished posting attempts
@@ -56,6 +60,7 @@ class Record:
     text: str | None = None
     reply_to: str | None = None
     maybe_posted: bool = False
+    superseded_by: str | None = None  # the newer update that was out first
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -107,6 +112,8 @@ def why_not(record: Record) -> str:
         return "already on X (X rejected it as a duplicate)"
     if record.state == CLAIMED:
         return "being posted by another request"
+    if record.state == SUPERSEDED:
+        return f"superseded: the incident's newer update {record.superseded_by} is already posted"
     if record.state == UNKNOWN:
         return f"given up after {record.attempts} attempt(s), the last one's outcome unknown: {record.error}"
     return f"given up after {record.attempts} attempt(s): {record.error}"
@@ -165,10 +172,21 @@ def outcome_of(
     )
 
 
-def finish(store: Store, entry: Entry, record: Record, deadline: Deadline) -> None:
+def finish(store: Store, entry: Entry, record: Record, deadline: Deadline) -> Entry:
     """Write the outcome of our claim. A lost compare-and-swap means our claim went stale."""
-    if store.replace(record, entry.version, deadline) is None:
+    written = store.replace(record, entry.version, deadline)
+    if written is None:
         raise LedgerError(f"claim on update {record.update_id} was taken over before its outcome was written")
+    return written
+
+
+def supersede(store: Store, entry: Entry, by: str, now: float, deadline: Deadline) -> bool:
+    """Mark a record that could still be retried as superseded by the newer update `by`;
+    False if it cannot be retried (or someone else wrote it meanwhile)."""
+    if not retryable(entry.record, now):
+        return False
+    after = dataclasses.replace(entry.record, state=SUPERSEDED, superseded_by=by)
+    return store.replace(after, entry.version, deadline) is not None
 
 
 class MemoryStore:

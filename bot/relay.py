@@ -1,12 +1,15 @@
-"""Post an update at most once, thread it under its incident, and catch up earlier failures.
+"""Post an update at most once and in order, threaded under its incident; catch up failures.
 
-The shell between the handler and X: it claims each update in the ledger before posting,
-records the outcome, and, when an incident's new update arrives, first retries that
-incident's earlier updates the ledger holds as failed, oldest first.
+The shell between the handler and X: it claims each update in the ledger before posting and
+records the outcome. When an incident's update arrives, it first retries, oldest first, the
+incident's earlier updates the ledger holds as failed, but only those newer than the newest
+one already on X. An older one is superseded and never posted: the incident must not read
+backwards.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import uuid
@@ -22,7 +25,9 @@ from bot.ledger import (
     DUPLICATE,
     FAILED,
     MAX_ATTEMPTS,
+    OUT,
     POSTED,
+    SUPERSEDED,
     UNKNOWN,
     Entry,
     LedgerError,
@@ -32,6 +37,7 @@ from bot.ledger import (
     finish,
     outcome_of,
     retryable,
+    supersede,
     take_over,
     why_not,
 )
@@ -41,8 +47,8 @@ log = logging.getLogger(__name__)
 
 _MARGIN_SECONDS = 0.5
 _MIN_POST_SECONDS = 1.0  # a catch-up post is not started with less time than this
-# The thread and catch-up look at this many of the incident's newest earlier updates, read side
-# by side in one round trip (an incident of 80 updates took 80 reads).
+# The thread and catch-up look at this many of the incident's newest earlier updates (and at
+# most this many newer ones), read side by side in one round trip (80 updates took 80 reads).
 MAX_EARLIER_READS = 8
 _STATE = {"posted": POSTED, "duplicate": DUPLICATE, "unknown": UNKNOWN}
 _SEVERITY = {"posted": logging.INFO, "duplicate": logging.INFO, "rate_limited": logging.WARNING}
@@ -56,6 +62,7 @@ class Delivery:
     attempts: int = 0
     reply_to: str | None = None
     caught_up: list[dict[str, Any]] = field(default_factory=list)
+    superseded: list[str] = field(default_factory=list)  # older updates now never to be posted
 
 
 @dataclass(frozen=True)
@@ -114,44 +121,51 @@ class Relay:
         if isinstance(won, Record):
             return Delivery("duplicate", why_not(won))
 
+        earlier: list[Any] = []
+        this: list[Any] = []  # the update itself, as the incident lists it
+        view: dict[str, Entry] = {}  # the ledger's records of the incident, as this request leaves them
         caught_up: list[dict[str, Any]] = []
-        posted: dict[str, str] = {}  # update id -> tweet id: the incident's thread so far
-        earlier = []
         if post.incident is not None:
             ordered = post.incident.ordered_updates()
-            earlier = [u for u in ordered if u.id != post.update_id][-MAX_EARLIER_READS:]
-            entries = self._read(earlier, prepare_by)
-            posted = {
-                u.id: e.record.tweet_id
-                for u in earlier
-                if (e := entries.get(u.id)) and e.record.state == POSTED and e.record.tweet_id
-            }
-            caught_up = self._catch_up(post, earlier, entries, posted, now, owner, new_post_from)
+            at = next(i for i, u in enumerate(ordered) if u.id == post.update_id)
+            earlier, this = ordered[:at][-MAX_EARLIER_READS:], [ordered[at]]
+            newer = ordered[at + 1 :][:MAX_EARLIER_READS]
+            view = self._read(earlier + newer, prepare_by)
+            out = [u.id for u in newer if _is_out(view.get(u.id))]
+            if out:  # a newer update is on X already (a late or repeated delivery of this one)
+                stale = dataclasses.replace(won.record, state=SUPERSEDED, superseded_by=out[-1])
+                self._write(won, stale, deadline)
+                return Delivery("superseded", why_not(stale))
+            caught_up = self._catch_up(post, earlier, view, now, owner, new_post_from)
 
-        sent = self._attempt(won, post.text, self._parent(earlier, posted), post_by)
-        after = self._record(won, sent, deadline)
+        sent = self._attempt(won, post.text, self._parent(earlier, view), post_by)
+        view[post.update_id] = self._record(won, sent, deadline)
         outcome = sent.outcome
-        reason = outcome.reason + _retry_note(after, now, post.incident is not None)
-        return Delivery(outcome.result, reason, outcome.tweet_id, outcome.attempts, sent.parent, caught_up)
+        reason = outcome.reason + _retry_note(view[post.update_id].record, now, post.incident is not None)
+        superseded = self._supersede_older(post, [*earlier, *this], view, now, deadline)
+        return Delivery(
+            outcome.result, reason, outcome.tweet_id, outcome.attempts, sent.parent, caught_up, superseded
+        )
 
     def _catch_up(  # noqa: PLR0917 - one step of deliver(), split out to be read on its own
         self,
         post: Post,
         earlier: list[Any],
-        entries: dict[str, Entry],
-        posted: dict[str, str],
+        view: dict[str, Entry],
         now: float,
         owner: str,
         done_by: Deadline,
     ) -> list[dict[str, Any]]:
-        """Retry, oldest first, the earlier updates the ledger holds as retryable, adding what
-        it posts to `posted`; each post and its record end by `done_by`. Updates the ledger
-        never saw (from before the relay's first delivery) do not qualify."""
+        """Retry, oldest first, the earlier updates the ledger holds as retryable and that are
+        newer than the newest one already out, updating `view`; each post and its record end
+        by `done_by`. Updates the ledger never saw (from before the relay's first delivery)
+        do not qualify."""
         done: list[dict[str, Any]] = []
         post_by = done_by.before(CALL_DEADLINE_SECONDS)
+        newest_out = max((i for i, u in enumerate(earlier) if _is_out(view.get(u.id))), default=-1)
         for index, update in enumerate(earlier):
-            entry = entries.get(update.id)
-            if entry is None or not retryable(entry.record, now):
+            entry = view.get(update.id)
+            if index <= newest_out or entry is None or not retryable(entry.record, now):
                 continue
             if post_by.remaining() < _MIN_POST_SECONDS:
                 log.warning(
@@ -167,11 +181,9 @@ class Relay:
             if mine is None:
                 continue  # another request took it meanwhile
             text = tweet_for(post.incident, update, self._template).text
-            sent = self._attempt(mine, text, self._parent(earlier[:index], posted), post_by)
-            after = self._record(mine, sent, done_by)
-            outcome = sent.outcome
-            if outcome.tweet_id:
-                posted[update.id] = outcome.tweet_id
+            sent = self._attempt(mine, text, self._parent(earlier[:index], view), post_by)
+            view[update.id] = self._record(mine, sent, done_by)
+            outcome, after = sent.outcome, view[update.id].record
             done.append({"update_id": update.id, "result": outcome.result, "tweet_id": outcome.tweet_id})
             # Its own line, with `result`: a failed catch-up alerts as a failed delivery does.
             reason = outcome.reason + _retry_note(after, now, True)
@@ -195,6 +207,38 @@ class Relay:
                 break  # every further post would be refused too
         return done
 
+    def _supersede_older(
+        self, post: Post, updates: list[Any], view: dict[str, Entry], now: float, deadline: Deadline
+    ) -> list[str]:
+        """Record as superseded every update older than the newest one out that could still be
+        retried. Best effort, side by side, in the time left: the rule also holds on reading,
+        since catch-up never looks below the newest update out."""
+        newest_out = max((i for i, u in enumerate(updates) if _is_out(view.get(u.id))), default=-1)
+        stale = [
+            (u.id, e)
+            for u in updates[:newest_out]
+            if (e := view.get(u.id)) and e.version >= 0 and retryable(e.record, now)
+        ]
+        if not stale:
+            return []
+        by = updates[newest_out].id
+
+        def mark(item: tuple[str, Entry]) -> str | None:
+            try:
+                return item[0] if supersede(self._store, item[1], by, now, deadline) else None
+            except LedgerError:
+                return None  # not written: still never posted, as catch-up skips it
+
+        with ThreadPoolExecutor(max_workers=len(stale)) as pool:
+            marked = [update_id for update_id in pool.map(mark, stale) if update_id]
+        if marked:
+            log.info(
+                f"Superseded {len(marked)} older update(s) of the incident that were not posted: "
+                f"the newer update {by} is out, so they never will be",
+                extra={"json_fields": {"incident_id": post.incident_id, "superseded": marked, "by": by}},
+            )
+        return marked
+
     def _attempt(self, entry: Entry, text: str, parent: str | None, deadline: Deadline) -> _Sent:
         """Post a claimed update once; never raises.
 
@@ -216,13 +260,14 @@ class Relay:
             outcome = PostOutcome("posted", reason, None, outcome.attempts)
         return _Sent(outcome, text, parent)
 
-    def _parent(self, before: list[Any], posted: dict[str, str]) -> str | None:
-        """The tweet of the newest earlier update that was posted: the thread's last tweet."""
+    def _parent(self, before: list[Any], view: dict[str, Entry]) -> str | None:
+        """The tweet of the newest earlier update posted with a known id: the thread's last tweet."""
         if not self._thread:
             return None
         for update in reversed(before):
-            if update.id in posted:
-                return posted[update.id]
+            entry = view.get(update.id)
+            if entry and entry.record.state == POSTED and entry.record.tweet_id:
+                return entry.record.tweet_id
         return None
 
     def _read(self, updates: list[Any], deadline: Deadline) -> dict[str, Entry]:
@@ -240,21 +285,30 @@ class Relay:
             return {}
         return {k: v for k, v in found.items() if v is not None}
 
-    def _record(self, entry: Entry, sent: _Sent, deadline: Deadline) -> Record:
-        """Write the outcome to the ledger; the record, written or not, says what it was."""
+    def _record(self, entry: Entry, sent: _Sent, deadline: Deadline) -> Entry:
+        """Write the outcome to the ledger. The entry returned says what it was, written or not
+        (version -1: not written)."""
         outcome = sent.outcome
         state = _STATE.get(outcome.result, FAILED)
-        error = None if state in (POSTED, DUPLICATE) else f"{outcome.result}: {outcome.reason}"
+        error = None if state in OUT else f"{outcome.result}: {outcome.reason}"
         after = outcome_of(
             entry.record, state, tweet_id=outcome.tweet_id, error=error, text=sent.text, reply_to=sent.parent
         )
+        return self._write(entry, after, deadline)
+
+    def _write(self, entry: Entry, after: Record, deadline: Deadline) -> Entry:
         try:
-            finish(self._store, entry, after, deadline)
+            return finish(self._store, entry, after, deadline)
         except LedgerError as exc:
             log.error(
-                f"Could not record the outcome ({outcome.result}) of update {entry.record.update_id}: {exc}. "
+                f"Could not record the outcome ({after.state}) of update {after.update_id}: {exc}. "
                 "Its claim goes stale in 5 minutes; a later delivery may then post it again, and only "
                 "X's duplicate check stands in the way. Check the ledger bucket.",
-                extra={"json_fields": {"update_id": entry.record.update_id, "tweet_id": outcome.tweet_id}},
+                extra={"json_fields": {"update_id": after.update_id, "tweet_id": after.tweet_id}},
             )
-        return after
+            return Entry(after, -1)
+
+
+def _is_out(entry: Entry | None) -> bool:
+    """Is this update on X (posted, or refused by X as a duplicate of what is there)?"""
+    return entry is not None and entry.record.state in OUT

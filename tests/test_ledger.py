@@ -505,3 +505,80 @@ def test_each_failed_catch_up_is_an_error_line_with_its_result_up_to_given_up(
     ] * (MAX_ATTEMPTS - 1)
     assert [line["attempts"] for line in lines] == list(range(2, MAX_ATTEMPTS + 1))
     assert "given up" in lines[-1]["message"] and "given up" not in lines[-2]["message"]
+
+
+# --- Never a stale update after a newer one ------------------------------------------------------
+
+
+@pytest.mark.usefixtures("secret_manager")
+def test_an_update_older_than_one_posted_is_superseded_and_never_posted(
+    make_client, http, state_bucket
+) -> None:
+    """u1 fails, fails again in u2's catch-up, u2 is posted: u1 must not follow u3."""
+    x = FakeX(http)
+    client = make_client(STATE_BUCKET=state_bucket)
+    outage = (503, {"title": "Service Unavailable"})
+    x.failures += [outage] * 3
+    assert post(client, incident(1)).get_json()["result"] == "failed"
+    x.failures += [outage] * 3  # u1's catch-up fails again; u2 then goes out
+    answer = post(client, incident(2)).get_json()
+    assert answer["caught_up"] == [{"update_id": "upd1", "result": "failed", "tweet_id": None}]
+    assert answer["result"] == "posted" and answer["superseded"] == ["upd1"]
+    u2 = answer["tweet_id"]
+    record = record_of(state_bucket, "upd1")
+    assert (record.state, record.superseded_by) == ("superseded", "upd2")
+
+    answer = post(client, incident(3)).get_json()
+    assert answer["result"] == "posted" and "caught_up" not in answer
+    assert [b["text"].split(":")[0] for b in x.bodies[-2:]] == ["[status] Monitoring"] * 2
+    assert x.replies()[-1] == u2  # in the thread
+    assert not any("Update number 1" in b["text"] for b in x.bodies[6:])  # u1 never after u2
+    # Its own re-delivery is told why.
+    assert post(client, incident(1)).get_json()["reason"] == (
+        "superseded: the incident's newer update upd2 is already posted"
+    )
+
+
+@pytest.mark.usefixtures("secret_manager")
+def test_a_stale_claim_older_than_a_posted_update_is_not_caught_up(make_client, http, state_bucket) -> None:
+    """The rule holds on reading too: a record left retryable (its superseded write lost, or
+    a claim whose owner died) is never posted once a newer update is out."""
+    x = FakeX(http)
+    client = make_client(STATE_BUCKET=state_bucket)
+    assert post(client, incident(2)).get_json()["result"] == "posted"  # u1 predates the relay
+    dead = Record("upd1", "inc1", CLAIMED, first_claimed_at=time.time() - 900, claimed_at=time.time() - 900)
+    assert GcsStore(state_bucket, project="test-project").create(dead, LONG) is not None
+    answer = post(client, incident(3)).get_json()
+    assert answer["result"] == "posted" and "caught_up" not in answer
+    assert answer["superseded"] == ["upd1"]
+    assert [b["text"] for b in x.bodies] == [
+        f"[status] Monitoring: Update number {n}. {SHORTLINK}" for n in (2, 3)
+    ]
+
+
+def test_a_late_delivery_of_an_older_update_is_superseded(http, state_bucket) -> None:
+    """What the sweep will do: deliver an update that is not the incident's newest. A newer one
+    is out, so this one is recorded superseded and not posted."""
+    from conftest import CREDENTIALS, PAGE_ID
+
+    from bot.decide import Post
+    from bot.payload import parse_payload
+    from bot.relay import Relay
+    from bot.x_client import XClient
+
+    x = FakeX(http)
+    relay = Relay(
+        GcsStore(state_bucket, project="test-project"),
+        XClient(lambda refresh, deadline: tuple(CREDENTIALS.values())),
+    )
+    whole = parse_payload(incident(2), PAGE_ID)
+    newest = Post("[status] Monitoring: Update number 2.", 40, "incident", "inc1", "upd2", whole)
+    older = Post("[status] Investigating: Update number 1.", 40, "incident", "inc1", "upd1", whole)
+    assert relay.deliver(newest, LONG).result == "posted"
+    delivery = relay.deliver(older, LONG)
+    assert (delivery.result, delivery.reason) == (
+        "superseded",
+        "superseded: the incident's newer update upd2 is already posted",
+    )
+    assert len(x.bodies) == 1
+    assert record_of(state_bucket, "upd1").state == "superseded"
