@@ -12,6 +12,10 @@ Rows:
 6. worst bodies: format_tweet on 1 MiB bodies of the shapes that were slow (dot-separated
    labels, combining marks, flags…), seed format and a template with {name}; the floor is
    the sample incident's body.
+7. flood: the real server with 16 threads (as deployed), flooded with junk POSTs from
+   addresses outside Atlassian's ranges by two client processes; how many it rejects per
+   second while a trusted delivery, sent every 200 ms, is answered (target: within 1 s).
+   The floor is the hello-world function under the same flood.
 """
 
 from __future__ import annotations
@@ -376,6 +380,127 @@ def row_format(runs: int) -> dict:
     return child("_format", str(runs))
 
 
+# --- 7. flood ------------------------------------------------------------------------------------
+
+FLOOD_THREADS = 16  # as Terraform deploys: max_instance_request_concurrency and THREADS
+
+
+def start_server(source: Path, target: str, ranges_url: str) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", str(ROOT)),
+        "STATUSPAGE_PAGE_ID": PAGE_ID,
+        "DRY_RUN": "true",
+        "ATLASSIAN_IP_RANGES_URL": ranges_url,
+        "IP_RANGES_SNAPSHOT": "/nonexistent",
+        "THREADS": str(FLOOD_THREADS),
+    }
+    process = subprocess.Popen(
+        [str(FF), "--target", target, "--source", str(source), "--host", "127.0.0.1", "--port", str(port)],
+        cwd=source.parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return process, port
+        time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"{target} did not start")
+
+
+def _child_flood(port: int, seconds: float, connections: int) -> None:
+    """Junk POSTs from an untrusted address, on keep-alive connections, until time is up."""
+    import http.client
+
+    counts: dict[int, int] = {}
+    lock = threading.Lock()
+    ends = time.monotonic() + seconds
+
+    def flood() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        body = json.dumps({"page": {"id": "junk"}, "padding": "x" * 200})
+        headers = {"X-Forwarded-For": "203.0.113.7", "Content-Type": "application/json"}
+        while time.monotonic() < ends:
+            try:
+                conn.request("POST", "/", body=body, headers=headers)
+                status = conn.getresponse()
+                status.read()
+                code = status.status
+            except OSError:
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                code = 0
+            with lock:
+                counts[code] = counts.get(code, 0) + 1
+
+    threads = [threading.Thread(target=flood) for _ in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    print(json.dumps(counts))
+
+
+def flood(source: Path, target: str, seconds: float) -> dict:
+    import http.client
+
+    ranges, url = serve_ranges(0.0)
+    process, port = start_server(source, target, url)
+    try:
+        floods = [
+            subprocess.Popen(
+                [sys.executable, __file__, "_flood", str(port), str(seconds), "6"],
+                stdout=subprocess.PIPE,
+                text=True,
+                cwd=ROOT,
+            )
+            for _ in range(2)
+        ]
+        latencies, answers = [], set()
+        time.sleep(0.5)  # the flood is on
+        while any(f.poll() is None for f in floods):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            t = time.perf_counter()
+            conn.request(
+                "POST",
+                "/",
+                body=INCIDENT,
+                headers={"X-Forwarded-For": TRUSTED_IP, "Content-Type": "application/json"},
+            )
+            response = conn.getresponse()
+            answers.add((response.status, json.loads(response.read() or b"{}").get("result")))
+            latencies.append(time.perf_counter() - t)
+            conn.close()
+            time.sleep(0.2)
+        counts: dict[str, int] = {}
+        for f in floods:
+            for code, n in json.loads(f.communicate()[0]).items():
+                counts[code] = counts.get(code, 0) + n
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        ranges.shutdown()
+    return {
+        "per_second": sum(counts.values()) / seconds,
+        "statuses": counts,
+        "trusted_p50": statistics.median(latencies),
+        "trusted_max": max(latencies),
+        "trusted_answers": sorted(answers),
+    }
+
+
+def row_flood(seconds: float) -> dict:
+    return {
+        "ours": flood(ROOT / "main.py", "handle_webhook", seconds),
+        "floor": flood(HELLO, "hello", seconds),
+    }
+
+
 # --- where the cold start goes --------------------------------------------------------------------
 
 
@@ -415,6 +540,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--tweets", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--flood-seconds", type=float, default=5.0)
     args = parser.parse_args()
 
     print(
@@ -429,6 +555,7 @@ def main() -> None:
     mem = row_memory(args.tweets)
     mem_early = child("_memory", "10", "ours")["peak_rss_mib"]
     fmt = row_format(5)
+    flooded = row_flood(args.flood_seconds)
     worst_name, worst = max(
         ((f"{shape}, {kind}", t) for shape, kinds in fmt["shapes"].items() for kind, t in kinds.items()),
         key=lambda item: item[1],
@@ -493,6 +620,23 @@ def main() -> None:
             worst <= 0.05,
         ),
         _row(
+            f"flood: junk rejected per second, {FLOOD_THREADS} threads",
+            f"{flooded['ours']['per_second']:,.0f}/s",
+            f"{flooded['floor']['per_second']:,.0f}/s",
+            flooded["ours"]["per_second"] / flooded["floor"]["per_second"],
+            "(reported)",
+            None,
+        ),
+        _row(
+            "flood: a trusted delivery meanwhile, slowest",
+            _ms(flooded["ours"]["trusted_max"]),
+            _ms(flooded["floor"]["trusted_max"]),
+            flooded["ours"]["trusted_max"] / flooded["floor"]["trusted_max"],
+            "<= 1 s",
+            flooded["ours"]["trusted_max"] <= 1.0
+            and flooded["ours"]["trusted_answers"] == [(200, "dry_run")],
+        ),
+        _row(
             f"peak RSS after {args.tweets} posts",
             f"{mem['ours']:.1f} MiB",
             f"{mem['floor']:.1f} MiB",
@@ -507,6 +651,10 @@ def main() -> None:
     )
     growth = mem["ours"] - mem_early
     print(f"peak RSS after 10 posts: {mem_early:.1f} MiB; {growth:.1f} MiB more after {args.tweets}")
+    print(
+        f"flood: answers {flooded['ours']['statuses']}; trusted deliveries p50 "
+        f"{_ms(flooded['ours']['trusted_p50'])}, all {flooded['ours']['trusted_answers']}"
+    )
     print(
         "1 MiB bodies formatted, median of 5, seed / template: "
         + "; ".join(f"{n} {_ms(k['seed'])} / {_ms(k['template'])}" for n, k in fmt["shapes"].items())
@@ -548,5 +696,7 @@ if __name__ == "__main__":
             _child_memory(int(rest[0]), rest[1] == "floor")
         elif command == "_format":
             _child_format(int(rest[0]))
+        elif command == "_flood":
+            _child_flood(int(rest[0]), float(rest[1]), int(rest[2]))
     else:
         main()

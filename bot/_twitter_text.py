@@ -15,8 +15,8 @@
    regex, `label.`* then a TLD, is retried from every position, and each try walks the whole
    run before failing. `_ChainFinder` works out, in one pass from the right, the positions
    where such a chain does reach a TLD, and runs the regex only there, so every try matches.
-   The regex is the library's own with its TLD lists (~1,600 words tried one after the other,
-   ~20 µs a try) written as a trie, which matches the same words in the same order.
+   Its TLD lists (~1,600 words tried one after the other, ~20 µs a try) are looked up in a
+   set, or written as a trie, which matches the same words in the same order.
    Same matches (tests/test_tweet.py compares them with the library's on arbitrary text).
 """
 
@@ -117,40 +117,42 @@ class _ChainFinder:
     and the rest are `member`s or in `link_also`; the label just before the TLD needs the
     same with `last_also`. A chain starts at q if its label is a valid last one followed by a
     TLD, or a valid link followed by a chain. `to_starts` maps those domain starts to the
-    regex's start positions (e.g. a preceding character, a protocol). The regex is compiled
-    on first use: the URL finder's at start-up, the ASCII-domain one's with the first bare domain.
+    regex's start positions (e.g. a preceding character, a protocol).
+
+    The regex run there is the library's own, already compiled; on a text with a long chain
+    of labels, its copy with the TLD lists as tries (compiled on first need): there a match
+    backtracks through every label past its TLD, trying the whole list at each.
     """
 
     def __init__(  # noqa: PLR0917 - one value per part of the regex
         self,
-        compile_regex: Callable[[], re.Pattern[str]],
+        regex: re.Pattern[str],
+        with_tries: Callable[[], re.Pattern[str]],
         member: re.Pattern[str],
         link_also: str,
         last_also: str,
-        tld: Callable[[], re.Pattern[str]],
+        tld_at: Callable[[str, int], bool],
         to_starts: Callable[[str, list[int]], list[int]],
     ) -> None:
-        self._compile_regex = compile_regex
+        self.regex = regex
+        self._with_tries = with_tries
         self._member = member
         self._link_also = link_also
         self._last_also = last_also
-        self._compile_tld = tld
+        self._tld_at = tld_at
         self._to_starts = to_starts
 
     @functools.cached_property
-    def regex(self) -> re.Pattern[str]:
-        return self._compile_regex()
-
-    @functools.cached_property
-    def _tld(self) -> re.Pattern[str]:
-        return self._compile_tld()
+    def regex_with_tries(self) -> re.Pattern[str]:
+        return self._with_tries()
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        regex = self.regex_with_tries if _long_chain(text) else self.regex
         pos = 0
         for start in self._to_starts(text, self.domain_starts(text)):
             if start < pos:
                 continue
-            match = self.regex.match(text, start)
+            match = regex.match(text, start)
             if match is not None:
                 yield match
                 pos = match.end()
@@ -163,7 +165,7 @@ class _ChainFinder:
         for index in range(len(dots) - 1, -1, -1):
             dot = dots[index]
             begin = dots[index - 1] + 1 if index else 0
-            tld_next = self._tld.match(text, dot + 1) is not None
+            tld_next = self._tld_at(text, dot + 1)
             if begin == dot or not (tld_next or chain_next):
                 chain_next = False  # no suffix of this label can start a chain
                 continue
@@ -185,6 +187,24 @@ class _ChainFinder:
         return starts
 
 
+# Where the library's regex backtracks through more labels than this, the trie version runs.
+_LONG_CHAIN_LABELS = 16
+_LONG_CHAIN = re.compile(rf"(?:[^.\s]{{1,64}}\.){{{_LONG_CHAIN_LABELS}}}")
+
+
+def _long_chain(text: str) -> bool:
+    return text.count(".") >= _LONG_CHAIN_LABELS and _LONG_CHAIN.search(text) is not None
+
+
+def _tld_words(tld_list: re.Pattern[str]) -> tuple[list[str], str] | None:
+    """The words of twitter-text's `(?:(?:word|word|…)(?=…))` TLD list, and the rest of it."""
+    head, pattern = "(?:(?:", tld_list.pattern
+    words_end = pattern.find(")(?=")
+    if not pattern.startswith(head) or words_end < 0:
+        return None
+    return pattern[len(head) : words_end].split("|"), pattern[words_end + 1 :]
+
+
 def _trie(words: list[str]) -> str:
     """`words` as one alternation, factored by common prefixes; a word is tried before those
     that are prefixes of it."""
@@ -201,19 +221,59 @@ def _trie(words: list[str]) -> str:
 
 
 def _as_trie(tld_list: re.Pattern[str]) -> str:
-    """The pattern of twitter-text's `(?:(?:word|word|…)(?=…))` TLD list, with its words as a
-    trie: the same first match wherever the list puts each word before its own prefixes,
-    which is checked here. Otherwise the list is kept as it is."""
-    head, rest = "(?:(?:", tld_list.pattern
-    words_end = rest.find(")(?=")
-    if not rest.startswith(head) or words_end < 0:
-        return rest
-    words = rest[len(head) : words_end].split("|")
+    """The TLD list's pattern with its words as a trie: the same first match wherever the
+    list puts each word before its own prefixes, which is checked here. Otherwise the list
+    is kept as it is."""
+    parts = _tld_words(tld_list)
+    if parts is None:
+        return tld_list.pattern
+    words, rest = parts
     position = {word: index for index, word in enumerate(words)}
     for index, word in enumerate(words):
         if any(position.get(word[:cut], len(words)) < index for cut in range(1, len(word))):
-            return rest  # a word listed after one of its prefixes: the trie would change the match
-    return f"(?:{_trie(words)}{rest[words_end + 1 :]}"
+            return tld_list.pattern  # a word after one of its prefixes: the trie would change the match
+    return f"(?:{_trie(words)}{rest}"
+
+
+class _TldAt:
+    """Does the library's TLD part, (gTLD | ccTLD | punycode), match at position t?
+
+    A set lookup where the text there is ASCII: a listed word, case-insensitively, that is
+    not followed by a letter, digit, @, + or - (the lists' lookahead), so the whole run of
+    letters and digits from t; or xn-- and one more punycode character. Elsewhere, and for
+    lists of another shape, the regex itself, as a trie, compiled on first need:
+    case-insensitive matching of non-ASCII text has special cases (K, the Kelvin sign,
+    matches k) that a lowercase lookup would miss.
+    """
+
+    _PUNYCODE = frozenset("-0123456789abcdefghijklmnopqrstuvwxyz")
+
+    def __init__(self, gtld: re.Pattern[str], cctld: re.Pattern[str], punycode: re.Pattern[str]) -> None:
+        self._lists = (gtld, cctld, punycode)
+        parts = [_tld_words(gtld), _tld_words(cctld)]
+        expected = "(?=[^0-9a-zA-Z@+-]|$))"
+        usable = all(p is not None and p[1] == expected for p in parts) and punycode.pattern == (
+            r"(?:xn--[\-0-9a-z]+)"
+        )
+        words = [w for p in parts if p is not None for w in p[0] if w.isascii()] if usable else []
+        self._words = {w.lower() for w in words}
+        self._window = max(map(len, words), default=0) + 1
+        self._usable = usable and all(w.isalnum() for w in words)
+
+    @functools.cached_property
+    def _regex(self) -> re.Pattern[str]:
+        gtld, cctld, punycode = self._lists
+        return re.compile(f"(?:{_as_trie(gtld)}|{_as_trie(cctld)}|{punycode.pattern})", re.IGNORECASE)
+
+    def __call__(self, text: str, t: int) -> bool:
+        window = text[t : t + self._window]
+        if not (self._usable and window.isascii()):
+            return self._regex.match(text, t) is not None
+        low = window.lower()
+        if low.startswith("xn--") and len(low) > 4 and low[4] in self._PUNYCODE:
+            return True
+        word = _ALNUM.match(low).group()
+        return word in self._words and low[len(word) : len(word) + 1] not in ("@", "+", "-")
 
 
 def _url_finders(url: re.Pattern[str], ascii_domain: re.Pattern[str]) -> tuple[_ChainFinder, _ChainFinder]:
@@ -225,23 +285,16 @@ def _url_finders(url: re.Pattern[str], ascii_domain: re.Pattern[str]) -> tuple[_
     from twitter_text.regexp.valid_punycode import valid_punycode
     from twitter_text.regexp.valid_url_preceding_chars import valid_url_preceding_chars
 
-    @functools.cache
-    def tries() -> dict[str, str]:
-        return {valid_gtld.pattern: _as_trie(valid_gtld), valid_cctld.pattern: _as_trie(valid_cctld)}
-
     def with_tries(regex: re.Pattern[str]) -> Callable[[], re.Pattern[str]]:
         def compile_regex() -> re.Pattern[str]:
             pattern = regex.pattern
-            for original, trie in tries().items():
-                pattern = pattern.replace(original, trie)
+            for tld_list in (valid_gtld, valid_cctld):
+                pattern = pattern.replace(tld_list.pattern, _as_trie(tld_list))
             return re.compile(pattern, regex.flags)
 
         return compile_regex
 
-    @functools.cache
-    def tld() -> re.Pattern[str]:
-        return re.compile(f"(?:{'|'.join(tries().values())}|{valid_punycode.pattern})", url.flags)
-
+    tld_at = _TldAt(valid_gtld, valid_cctld, valid_punycode)
     preceding = re.compile(valid_url_preceding_chars.pattern, url.flags)
     protocol = re.compile(r"https?:\/\/", url.flags)
 
@@ -262,25 +315,28 @@ def _url_finders(url: re.Pattern[str], ascii_domain: re.Pattern[str]) -> tuple[_
         return sorted(starts)
 
     url_finder = _ChainFinder(
+        url,
         with_tries(url),
         member=re.compile(valid_domain_chars.pattern, url.flags),
         link_also="_-",  # valid_subdomain
         last_also="-",  # valid_domain_name
-        tld=tld,
+        tld_at=tld_at,
         to_starts=url_starts,
     )
     ascii_finder = _ChainFinder(
+        ascii_domain,
         with_tries(ascii_domain),
         member=re.compile(rf"[\-a-z0-9{latin_accent_chars.pattern}]", ascii_domain.flags),
         link_also="",
         last_also="",
-        tld=tld,
+        tld_at=tld_at,
         to_starts=lambda text, domains: domains,
     )
     return url_finder, ascii_finder
 
 
 _DOT = re.compile(r"\.")
+_ALNUM = re.compile(r"[0-9a-z]*")
 _module = _import()
 # From its defining module, never patched: correct even if this module is imported again.
 original_extract_emojis = sys.modules["twitter_text.extract_emojis"].extract_emojis_with_indices

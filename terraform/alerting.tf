@@ -1,12 +1,13 @@
-# Someone must learn that tweets stopped going out: count the summary log lines whose
-# result is failed or rate_limited, and e-mail alert_email when any appear.
+# Someone must learn that tweets stopped going out: count the log lines whose result is
+# failed, unknown (the tweet may or may not exist) or rate_limited, summary and catch-up
+# lines alike, and e-mail alert_email when any appear.
 resource "google_logging_metric" "undelivered" {
   name        = "${var.function_name}/undelivered_updates"
-  description = "Webhook requests whose tweet was not posted: result failed or rate_limited."
+  description = "Updates not known to be posted: result failed, unknown or rate_limited."
   filter      = <<-EOT
     resource.type="cloud_run_revision"
     resource.labels.service_name="${var.function_name}"
-    jsonPayload.result=("failed" OR "rate_limited")
+    jsonPayload.result=("failed" OR "unknown" OR "rate_limited")
   EOT
 
   metric_descriptor {
@@ -15,7 +16,7 @@ resource "google_logging_metric" "undelivered" {
     labels {
       key         = "result"
       value_type  = "STRING"
-      description = "failed or rate_limited"
+      description = "failed, unknown or rate_limited"
     }
   }
   label_extractors = {
@@ -38,7 +39,7 @@ resource "google_monitoring_alert_policy" "undelivered" {
   notification_channels = [google_monitoring_notification_channel.email[0].id]
 
   conditions {
-    display_name = "failed or rate_limited results"
+    display_name = "failed, unknown or rate_limited results"
     condition_threshold {
       filter          = "resource.type = \"cloud_run_revision\" AND metric.type = \"logging.googleapis.com/user/${google_logging_metric.undelivered.name}\""
       comparison      = "COMPARISON_GT"
@@ -57,6 +58,6 @@ resource "google_monitoring_alert_policy" "undelivered" {
 
   documentation {
     mime_type = "text/markdown"
-    content   = "An incident update was not posted to X. Open the function's logs, filter on `jsonPayload.result=(\"failed\" OR \"rate_limited\")`, and follow the ERROR line's advice (README, Operations). Post the update by hand if it matters."
+    content   = "An incident update was not posted to X, or may not have been (unknown). Open the function's logs, filter on `jsonPayload.result=(\"failed\" OR \"unknown\" OR \"rate_limited\")`, and follow the ERROR line's advice (README, Operations). For unknown, look at the account first: the tweet may be there. Post the update by hand if it matters."
   }
 }

@@ -18,6 +18,8 @@ locals {
     STATE_BUCKET           = google_storage_bucket.state.name
     THREAD_UPDATES         = tostring(var.thread_updates)
     LOG_EXECUTION_ID       = "true"
+    # functions-framework's gunicorn threads: one per request the instance is sent at once.
+    THREADS = tostring(var.max_instance_request_concurrency)
   }
   # Set only when given: an empty value would mean "off" to some and "invalid" to others.
   optional_environment = {
@@ -77,11 +79,14 @@ resource "google_cloudfunctions2_function" "webhook" {
   }
 
   service_config {
-    available_memory      = var.memory
-    timeout_seconds       = 60 # Statuspage waits 30 s; the code answers within 20 s.
-    min_instance_count    = 0
-    max_instance_count    = var.max_instances
-    service_account_email = google_service_account.function.email
+    available_memory   = var.memory
+    available_cpu      = var.available_cpu
+    timeout_seconds    = 60 # Statuspage waits 30 s; the code answers within 20 s.
+    min_instance_count = 0
+    max_instance_count = var.max_instances
+    # Several requests per instance: a flood of rejected junk does not crowd out Statuspage.
+    max_instance_request_concurrency = var.max_instance_request_concurrency
+    service_account_email            = google_service_account.function.email
     # Statuspage calls from the internet; the code checks its source address and token.
     ingress_settings               = "ALLOW_ALL"
     all_traffic_on_latest_revision = true

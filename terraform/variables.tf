@@ -55,7 +55,29 @@ variable "max_instances" {
 variable "memory" {
   type        = string
   default     = "256Mi"
-  description = "Memory of each instance, e.g. 128Mi, 256Mi, 512Mi."
+  description = "Memory of each instance, e.g. 256Mi, 512Mi."
+}
+
+variable "available_cpu" {
+  type        = string
+  default     = "1"
+  description = "vCPUs of each instance. Serving more than one request at a time needs at least 1; a whole vCPU also formats and checks each request faster than the sixth of one that 256Mi gets by default."
+
+  validation {
+    condition     = can(tonumber(var.available_cpu)) && try(tonumber(var.available_cpu) >= 1, false)
+    error_message = "available_cpu must be a number of vCPUs of at least 1, e.g. \"1\" or \"2\": max_instance_request_concurrency above 1 needs it."
+  }
+}
+
+variable "max_instance_request_concurrency" {
+  type        = number
+  default     = 16
+  description = "Requests one instance serves at once (functions-framework runs as many threads). Junk from the internet is refused in about a millisecond each, so one instance absorbs a flood while Statuspage's own deliveries still get through (README, Benchmarks)."
+
+  validation {
+    condition     = var.max_instance_request_concurrency >= 1 && var.max_instance_request_concurrency <= 80
+    error_message = "max_instance_request_concurrency must be between 1 and 80."
+  }
 }
 
 variable "trusted_proxy_hops" {

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from twitter_text import parse_tweet
 
 INCIDENT = load_fixture("incident.json")
-RESULTS = {"posted", "dry_run", "ignored", "duplicate", "rate_limited", "failed"}
+RESULTS = {"posted", "dry_run", "ignored", "duplicate", "superseded", "rate_limited", "failed", "unknown"}
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),

@@ -87,6 +87,11 @@ def test_service_config_limits() -> None:
     assert SERVICE["max_instance_count"] == "${var.max_instances}"
     assert SERVICE["available_memory"] == "${var.memory}"
     assert SERVICE["service_account_email"] == "${google_service_account.function.email}"
+    # More than one request at a time needs a whole vCPU, and gunicorn as many threads.
+    assert SERVICE["available_cpu"] == "${var.available_cpu}"
+    assert TF["variable"]["available_cpu"]["default"] == "1"
+    assert SERVICE["max_instance_request_concurrency"] == "${var.max_instance_request_concurrency}"
+    assert LOCALS["environment"]["THREADS"] == "${tostring(var.max_instance_request_concurrency)}"
 
 
 def test_every_variable_the_code_reads_is_set_or_deliberately_defaulted() -> None:
@@ -321,7 +326,7 @@ def test_alert_counts_the_results_the_code_logs() -> None:
 
     metric = TF["resource"]["google_logging_metric"]["undelivered"]
     counted = set(re.findall(r'"(\w+)"', metric["filter"].split("jsonPayload.result=")[1]))
-    assert counted == {"failed", "rate_limited"} and counted <= RESULTS
+    assert counted == {"failed", "unknown", "rate_limited"} and counted <= RESULTS
     policy = TF["resource"]["google_monitoring_alert_policy"]["undelivered"]
     assert policy["count"] == '${var.alert_email == "" ? 0 : 1}'
     channel = TF["resource"]["google_monitoring_notification_channel"]["email"]

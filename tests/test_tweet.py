@@ -7,7 +7,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from twitter_text import extract_urls, parse_tweet
 
@@ -166,18 +166,41 @@ URL_PIECES = st.sampled_from(
 )
 
 
-@settings(max_examples=3000, deadline=None)
+@pytest.mark.parametrize("with_tries", [False, True], ids=["library regex", "TLD tries"])
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.lists(URL_PIECES, max_size=40).map("".join))
 @example(text="a." * 50 + "-.io a.io." + "a." * 30 + " x.日.io")
 @example(text="https://t.co/abc http://a.b.c.com:80/p?q=1#f, www.example.嘉里大酒店.x")
-def test_url_finders_match_twitter_texts_own(text: str) -> None:
-    """bot/_twitter_text.py runs the URL regexes only where a label chain reaches a TLD."""
-    from bot._twitter_text import ascii_domain_finder, original_url_regexes, url_finder
+def test_url_finders_match_twitter_texts_own(text: str, with_tries: bool, monkeypatch) -> None:
+    """bot/_twitter_text.py runs the URL regexes only where a label chain reaches a TLD, with
+    the library's own regex or (on long chains) its copy with the TLD lists as tries."""
+    from bot import _twitter_text
 
-    for finder, original in zip((url_finder, ascii_domain_finder), original_url_regexes, strict=True):
+    monkeypatch.setattr(_twitter_text, "_long_chain", lambda text: with_tries)
+    finders = (_twitter_text.url_finder, _twitter_text.ascii_domain_finder)
+    for finder, original in zip(finders, _twitter_text.original_url_regexes, strict=True):
         ours = [(m.start(), m.end(), m.groups()) for m in finder.finditer(text)]
         theirs = [(m.start(), m.end(), m.groups()) for m in original.finditer(text)]
         assert ours == theirs
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    text=st.lists(URL_PIECES | st.sampled_from(["COM", "Io", "S", "K", "+", "xn--", "中文网"]), max_size=8)
+)
+def test_the_tld_lookup_matches_the_librarys_tld_lists(text: list[str]) -> None:
+    from twitter_text.regexp.valid_cctld import valid_cctld
+    from twitter_text.regexp.valid_gtld import valid_gtld
+    from twitter_text.regexp.valid_punycode import valid_punycode
+
+    from bot._twitter_text import url_finder
+
+    joined = "".join(text)
+    lists = re.compile(
+        f"(?:{valid_gtld.pattern}|{valid_cctld.pattern}|{valid_punycode.pattern})", re.IGNORECASE
+    )
+    for t in range(len(joined) + 1):
+        assert url_finder._tld_at(joined, t) == (lists.match(joined, t) is not None), (joined, t)
 
 
 def test_tld_lists_are_tries_in_the_lists_order() -> None:
@@ -270,7 +293,8 @@ def test_worst_bodies_hand_twitter_text_a_bounded_prefix_and_no_failing_url_try(
             return found
 
     for finder in (_twitter_text.url_finder, _twitter_text.ascii_domain_finder):
-        monkeypatch.setitem(finder.__dict__, "regex", Counting(finder.regex))
+        monkeypatch.setattr(finder, "regex", Counting(finder.regex))
+        monkeypatch.setitem(finder.__dict__, "regex_with_tries", Counting(finder.regex_with_tries))
 
     body = WORST_BODIES[shape]
     # This module's format_tweet: other tests re-import the bot, as a new instance would.
