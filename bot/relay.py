@@ -214,6 +214,8 @@ class Relay:
         retried. Best effort, side by side, in the time left: the rule also holds on reading,
         since catch-up never looks below the newest update out."""
         newest_out = max((i for i, u in enumerate(updates) if _is_out(view.get(u.id))), default=-1)
+        if newest_out < 0:
+            return []  # nothing is out: every failed update may still be posted, in order
         stale = [
             (u.id, e)
             for u in updates[:newest_out]

@@ -582,3 +582,29 @@ def test_a_late_delivery_of_an_older_update_is_superseded(http, state_bucket) ->
     )
     assert len(x.bodies) == 1
     assert record_of(state_bucket, "upd1").state == "superseded"
+
+
+@pytest.mark.usefixtures("secret_manager")
+def test_while_nothing_is_out_failed_updates_stay_to_be_posted_in_order(
+    make_client, http, state_bucket
+) -> None:
+    """X down for an incident's first two updates: neither is superseded by the other's failure,
+    and when X is back the next delivery posts all three, oldest first, as one thread."""
+    x = FakeX(http)
+    client = make_client(STATE_BUCKET=state_bucket)
+    outage = (503, {"title": "Service Unavailable"})
+    x.failures += [outage] * 3
+    assert post(client, incident(1)).get_json()["result"] == "failed"
+    x.failures += [outage] * 6  # update 1's catch-up, then update 2
+    answer = post(client, incident(2)).get_json()
+    assert answer["result"] == "failed" and "superseded" not in answer
+    assert record_of(state_bucket, "upd1").state == "failed"
+
+    answer = post(client, incident(3)).get_json()
+    assert [c["result"] for c in answer["caught_up"]] == ["posted", "posted"]
+    assert answer["result"] == "posted"
+    assert [b["text"] for b in x.bodies[-3:]] == [
+        f"[status] {s}: Update number {n}. {SHORTLINK}"
+        for s, n in (("Investigating", 1), ("Monitoring", 2), ("Monitoring", 3))
+    ]
+    assert x.replies()[-3:] == [None, "1010", "1011"]  # one thread
