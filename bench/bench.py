@@ -70,6 +70,26 @@ def serve_ranges(latency: float) -> tuple[ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_port}/"
 
 
+def spawn(source: Path, target: str, ranges_url: str, port: int, **env: str) -> subprocess.Popen:
+    """The real functions-framework server, dry run, ranges from `ranges_url`."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", str(ROOT)),
+        "STATUSPAGE_PAGE_ID": PAGE_ID,
+        "DRY_RUN": "true",
+        "ATLASSIAN_IP_RANGES_URL": ranges_url,
+        "IP_RANGES_SNAPSHOT": "/nonexistent",
+        **env,
+    }
+    return subprocess.Popen(
+        [str(FF), "--target", target, "--source", str(source), "--host", "127.0.0.1", "--port", str(port)],
+        cwd=source.parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 # --- 1. cold start -------------------------------------------------------------------------------
 
 
@@ -78,22 +98,8 @@ def cold_start(source: Path, target: str, ranges_url: str) -> float:
     import http.client
 
     port = free_port()
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": os.environ.get("HOME", str(ROOT)),
-        "STATUSPAGE_PAGE_ID": PAGE_ID,
-        "DRY_RUN": "true",
-        "ATLASSIAN_IP_RANGES_URL": ranges_url,
-        "IP_RANGES_SNAPSHOT": "/nonexistent",
-    }
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [str(FF), "--target", target, "--source", str(source), "--host", "127.0.0.1", "--port", str(port)],
-        cwd=source.parent,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = spawn(source, target, ranges_url, port)
     try:
         while True:
             try:
@@ -387,22 +393,7 @@ FLOOD_THREADS = 16  # as Terraform deploys: max_instance_request_concurrency and
 
 def start_server(source: Path, target: str, ranges_url: str) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": os.environ.get("HOME", str(ROOT)),
-        "STATUSPAGE_PAGE_ID": PAGE_ID,
-        "DRY_RUN": "true",
-        "ATLASSIAN_IP_RANGES_URL": ranges_url,
-        "IP_RANGES_SNAPSHOT": "/nonexistent",
-        "THREADS": str(FLOOD_THREADS),
-    }
-    process = subprocess.Popen(
-        [str(FF), "--target", target, "--source", str(source), "--host", "127.0.0.1", "--port", str(port)],
-        cwd=source.parent,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = spawn(source, target, ranges_url, port, THREADS=str(FLOOD_THREADS))
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         with socket.socket() as probe:
