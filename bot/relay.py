@@ -135,7 +135,7 @@ class Relay:
             if out:  # a newer update is on X already (a late or repeated delivery of this one)
                 stale = dataclasses.replace(won.record, state=SUPERSEDED, superseded_by=out[-1])
                 self._write(won, stale, deadline)
-                return Delivery("superseded", why_not(stale))
+                return Delivery("superseded", f"the incident's newer update {out[-1]} is already posted")
             caught_up = self._catch_up(post, earlier, view, now, owner, new_post_from)
 
         sent = self._attempt(won, post.text, self._parent(earlier, view), post_by)

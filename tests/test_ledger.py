@@ -578,7 +578,7 @@ def test_a_late_delivery_of_an_older_update_is_superseded(http, state_bucket) ->
     delivery = relay.deliver(older, LONG)
     assert (delivery.result, delivery.reason) == (
         "superseded",
-        "superseded: the incident's newer update upd2 is already posted",
+        "the incident's newer update upd2 is already posted",
     )
     assert len(x.bodies) == 1
     assert record_of(state_bucket, "upd1").state == "superseded"
