@@ -55,6 +55,10 @@ class Deadline:
 
     def http_timeout(self, cap: float) -> tuple[float, float]:
         """`timeout(cap)` as requests' (connect, read) pair, which together stay within it."""
-        total = self.timeout(cap)
-        connect = min(CONNECT_SECONDS, total / 2)
-        return (connect, total - connect)
+        return split(self.timeout(cap))
+
+
+def split(total: float) -> tuple[float, float]:
+    """`total` seconds as requests' (connect, read) pair, which together stay within it."""
+    connect = min(CONNECT_SECONDS, total / 2)
+    return (connect, total - connect)

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from bot.deadline import CONNECT_SECONDS, Deadline, DeadlineExceededError
+from bot.deadline import Deadline, DeadlineExceededError, split
 from bot.ledger import CALL_DEADLINE_SECONDS, Entry, LedgerError, Record
 
 PREFIX = "updates/"
@@ -119,7 +119,6 @@ class GcsStore:
         from google.cloud.storage.retry import DEFAULT_RETRY
 
         half = deadline.timeout(CALL_DEADLINE_SECONDS) / 2
-        connect = min(CONNECT_SECONDS, half / 2)
         # Conditional writes are safe to retry: a repeat of a write that landed fails its
         # precondition, and _ours() then finds it was ours.
-        return (connect, half - connect), DEFAULT_RETRY.with_timeout(half)
+        return split(half), DEFAULT_RETRY.with_timeout(half)

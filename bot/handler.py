@@ -15,13 +15,12 @@ from bot.deadline import Deadline
 from bot.decide import MAX_BODY_BYTES, Ignore, decide
 from bot.ipranges import client_ip
 from bot.logs import trace_context
-from bot.relay import Relay
+from bot.relay import SEVERITY, Relay
 from bot.secret_store import SecretError, SecretStore
 
 log = logging.getLogger(__name__)
 
 Answer = tuple[Any, int] | tuple[Any, int, dict[str, str]]
-_SEVERITY = {"failed": logging.ERROR, "unknown": logging.ERROR, "rate_limited": logging.WARNING}
 # A wrong token re-reads the secret (it may have been rotated), at most this often.
 TOKEN_REREAD_SECONDS = 60.0
 # Statuspage gives up at 30 s: every request, catch-up included, is answered within this.
@@ -144,7 +143,7 @@ class Handler:
     def _answer(self, result: str, reason: str, fields: dict[str, Any]) -> Answer:
         """Log the request's one summary line and answer 200 with the same facts."""
         log.log(
-            _SEVERITY.get(result, logging.INFO),
+            SEVERITY.get(result, logging.INFO),
             f"{result}: {reason}",
             extra={"json_fields": {"result": result, "reason": reason, **fields}},
         )

@@ -51,7 +51,8 @@ _MIN_POST_SECONDS = 1.0  # a catch-up post is not started with less time than th
 # most this many newer ones), read side by side in one round trip (80 updates took 80 reads).
 MAX_EARLIER_READS = 8
 _STATE = {"posted": POSTED, "duplicate": DUPLICATE, "unknown": UNKNOWN}
-_SEVERITY = {"posted": logging.INFO, "duplicate": logging.INFO, "rate_limited": logging.WARNING}
+# A result's log severity (INFO for the rest): the request's summary line and each catch-up line.
+SEVERITY = {"failed": logging.ERROR, "unknown": logging.ERROR, "rate_limited": logging.WARNING}
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ class Relay:
         do not qualify."""
         done: list[dict[str, Any]] = []
         post_by = done_by.before(CALL_DEADLINE_SECONDS)
-        newest_out = max((i for i, u in enumerate(earlier) if _is_out(view.get(u.id))), default=-1)
+        newest_out = _newest_out(earlier, view)
         for index, update in enumerate(earlier):
             entry = view.get(update.id)
             if index <= newest_out or entry is None or not retryable(entry.record, now):
@@ -188,7 +189,7 @@ class Relay:
             # Its own line, with `result`: a failed catch-up alerts as a failed delivery does.
             reason = outcome.reason + _retry_note(after, now, True)
             log.log(
-                _SEVERITY.get(outcome.result, logging.ERROR),
+                SEVERITY.get(outcome.result, logging.INFO),
                 f"Catch-up {outcome.result}: earlier update {update.id} of the incident: {reason}",
                 extra={
                     "json_fields": {
@@ -213,7 +214,7 @@ class Relay:
         """Record as superseded every update older than the newest one out that could still be
         retried. Best effort, side by side, in the time left: the rule also holds on reading,
         since catch-up never looks below the newest update out."""
-        newest_out = max((i for i, u in enumerate(updates) if _is_out(view.get(u.id))), default=-1)
+        newest_out = _newest_out(updates, view)
         if newest_out < 0:
             return []  # nothing is out: every failed update may still be posted, in order
         stale = [
@@ -314,3 +315,8 @@ class Relay:
 def _is_out(entry: Entry | None) -> bool:
     """Is this update on X (posted, or refused by X as a duplicate of what is there)?"""
     return entry is not None and entry.record.state in OUT
+
+
+def _newest_out(updates: list[Any], view: dict[str, Entry]) -> int:
+    """The index of the newest of `updates` (oldest first) that is on X; -1 if none is."""
+    return max((i for i, u in enumerate(updates) if _is_out(view.get(u.id))), default=-1)
