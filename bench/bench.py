@@ -93,33 +93,40 @@ def spawn(source: Path, target: str, ranges_url: str, port: int, **env: str) -> 
 # --- 1. cold start -------------------------------------------------------------------------------
 
 
-def cold_start(source: Path, target: str, ranges_url: str) -> float:
-    """Seconds from spawning the server to the first answered POST."""
+def trusted_post(port: int, timeout: float) -> tuple[int, bytes]:
+    """POST the sample incident as Statuspage would, from a trusted address: (status, body)."""
     import http.client
 
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(
+            "POST",
+            "/",
+            body=INCIDENT,
+            headers={"X-Forwarded-For": TRUSTED_IP, "Content-Type": "application/json"},
+        )
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def cold_start(source: Path, target: str, ranges_url: str) -> float:
+    """Seconds from spawning the server to the first answered POST."""
     port = free_port()
     started = time.perf_counter()
     process = spawn(source, target, ranges_url, port)
     try:
         while True:
             try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                conn.request(
-                    "POST",
-                    "/",
-                    body=INCIDENT,
-                    headers={"X-Forwarded-For": TRUSTED_IP, "Content-Type": "application/json"},
-                )
-                response = conn.getresponse()
-                response.read()
-                elapsed = time.perf_counter() - started
-                if response.status != 200:
-                    raise RuntimeError(f"cold start answered {response.status}")
-                return elapsed
+                status, _ = trusted_post(port, 10)
             except ConnectionRefusedError:
                 time.sleep(0.002)
-            finally:
-                conn.close()
+                continue
+            elapsed = time.perf_counter() - started
+            if status != 200:
+                raise RuntimeError(f"cold start answered {status}")
+            return elapsed
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -438,8 +445,6 @@ def _child_flood(port: int, seconds: float, connections: int) -> None:
 
 
 def flood(source: Path, target: str, seconds: float) -> dict:
-    import http.client
-
     ranges, url = serve_ranges(0.0)
     process, port = start_server(source, target, url)
     try:
@@ -455,18 +460,10 @@ def flood(source: Path, target: str, seconds: float) -> dict:
         latencies, answers = [], set()
         time.sleep(0.5)  # the flood is on
         while any(f.poll() is None for f in floods):
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             t = time.perf_counter()
-            conn.request(
-                "POST",
-                "/",
-                body=INCIDENT,
-                headers={"X-Forwarded-For": TRUSTED_IP, "Content-Type": "application/json"},
-            )
-            response = conn.getresponse()
-            answers.add((response.status, json.loads(response.read() or b"{}").get("result")))
+            status, body = trusted_post(port, 30)
             latencies.append(time.perf_counter() - t)
-            conn.close()
+            answers.add((status, json.loads(body or b"{}").get("result")))
             time.sleep(0.2)
         counts: dict[str, int] = {}
         for f in floods:

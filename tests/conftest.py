@@ -248,19 +248,39 @@ def json_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
+# Hop-by-hop, or recomputed by whoever sends the answer on.
+_NOT_FORWARDED = ("host", "connection", "transfer-encoding", "content-length")
+
+
+def gcs_round_trip(
+    server_url: str, method: str, path: str, body: bytes | None, headers: Any
+) -> tuple[int, dict[str, str], bytes]:
+    """Send one request on to fake-gcs-server as it came; its answer, ready to pass back."""
+    from http.client import HTTPConnection
+    from urllib.parse import urlsplit
+
+    target = urlsplit(server_url)
+    conn = HTTPConnection(target.hostname, target.port, timeout=10)
+    try:
+        sent = {k: v for k, v in dict(headers).items() if k.lower() not in _NOT_FORWARDED}
+        conn.request(method, path, body=body, headers=sent)
+        answer = conn.getresponse()
+        data = answer.read()
+    finally:
+        conn.close()
+    return answer.status, {k: v for k, v in answer.getheaders() if k.lower() not in _NOT_FORWARDED}, data
+
+
 class DroppingProxy:
     """A loopback HTTP proxy in front of fake-gcs-server that can forward one request and then
     drop the connection instead of answering: a write that landed but whose answer was lost."""
 
     def __init__(self, upstream: str) -> None:
-        import http.client
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-        from urllib.parse import urlsplit
 
         self.drops: list[Any] = []  # predicates (method, path) -> bool, each used once
         self.dropped: list[str] = []
         proxy = self
-        host, port = urlsplit(upstream).hostname, urlsplit(upstream).port
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -268,22 +288,16 @@ class DroppingProxy:
             def _forward(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-                upstream_conn = http.client.HTTPConnection(host, port, timeout=10)
-                upstream_conn.request(self.command, self.path, body=body, headers=headers)
-                answer = upstream_conn.getresponse()
-                data = answer.read()
-                upstream_conn.close()
+                status, headers, data = gcs_round_trip(upstream, self.command, self.path, body, self.headers)
                 drop = next((p for p in proxy.drops if p(self.command, self.path)), None)
                 if drop is not None:
                     proxy.drops.remove(drop)
-                    proxy.dropped.append(f"{self.command} {self.path} -> {answer.status}")
+                    proxy.dropped.append(f"{self.command} {self.path} -> {status}")
                     self.close_connection = True  # the answer never reaches the client
                     return
-                self.send_response(answer.status)
-                for key, value in answer.getheaders():
-                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
-                        self.send_header(key, value)
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -320,21 +334,11 @@ def dropping_proxy(gcs_server: FakeGcsServer, monkeypatch: pytest.MonkeyPatch) -
 def forward_to_gcs(http: Any, server: FakeGcsServer, before: Any = None) -> None:
     """Route the ledger's calls through `responses` to the real fake-gcs-server, so they are
     recorded in `http.calls`; `before(request)` runs first (e.g. to let a fake clock pass)."""
-    from http.client import HTTPConnection
-    from urllib.parse import urlsplit
-
-    target = urlsplit(server.url)
 
     def forward(request: Any) -> tuple[int, dict[str, str], bytes]:
         if before is not None:
             before(request)
-        conn = HTTPConnection(target.hostname, target.port, timeout=10)
-        conn.request(request.method, request.path_url, body=request.body, headers=dict(request.headers))
-        answer = conn.getresponse()
-        body = answer.read()
-        conn.close()
-        skip = ("transfer-encoding", "content-length", "connection")
-        return answer.status, {k: v for k, v in answer.getheaders() if k.lower() not in skip}, body
+        return gcs_round_trip(server.url, request.method, request.path_url, request.body, request.headers)
 
     for method in ("GET", "POST"):
         http.add_callback(method, re.compile(re.escape(server.url) + r"/.*"), callback=forward)
