@@ -1,6 +1,7 @@
 """Command line tools.
 
-`python -m bot preview PAYLOAD.json`: print the tweet a payload would post, offline.
+`python -m bot preview PAYLOAD.json`: print the thread of tweets a payload's incident makes,
+offline, with what each costs.
 `python -m bot snapshot`: save Atlassian's Statuspage ranges for bundling at deploy time.
 """
 
@@ -13,32 +14,48 @@ import sys
 from pathlib import Path
 
 from bot.allowlist import FETCH_TIMEOUT_SECONDS, http_fetch
-from bot.config import DEFAULT_IP_RANGES_URL, DEFAULT_SNAPSHOT_PATH, Config, ConfigError
+from bot.config import (
+    DEFAULT_IP_RANGES_URL,
+    DEFAULT_SNAPSHOT_PATH,
+    LINK_IN,
+    THREAD_MODES,
+    Config,
+    ConfigError,
+)
 from bot.decide import Ignore, decide
 from bot.ipranges import statuspage_cidrs
+from bot.thread import QUOTE, REPLY, STANDALONE, Planned, ThreadRules, plan
+from bot.tweet import MAX_WEIGHT
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot")
     commands = parser.add_subparsers(dest="command", required=True)
-    preview = commands.add_parser("preview", help="print the tweet a webhook payload would post")
+    preview = commands.add_parser("preview", help="print the tweets a webhook payload's incident makes")
     preview.add_argument("payload", type=Path, help="a Statuspage webhook body, as JSON")
+    preview.add_argument("--thread-mode", choices=THREAD_MODES, help="default: $THREAD_MODE, else reply")
+    preview.add_argument("--link-in", choices=LINK_IN, help="default: $LINK_IN, else every")
     snapshot = commands.add_parser("snapshot", help="save Atlassian's Statuspage IP ranges for deploy")
     snapshot.add_argument("--url", default=os.environ.get("ATLASSIAN_IP_RANGES_URL") or DEFAULT_IP_RANGES_URL)
     snapshot.add_argument("--output", type=Path, default=DEFAULT_SNAPSHOT_PATH)
     args = parser.parse_args(argv)
     if args.command == "snapshot":
         return _snapshot(args.url, args.output)
-    return _preview(args.payload)
+    return _preview(args.payload, args.thread_mode, args.link_in)
 
 
-def _preview(path: Path) -> int:
+def _preview(path: Path, thread_mode: str | None, link_in: str | None) -> int:
     try:
         raw = path.read_bytes()
     except OSError as exc:
         print(f"error: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 2
     env = dict(os.environ)
+    if thread_mode:
+        env.pop("THREAD_UPDATES", None)
+        env["THREAD_MODE"] = thread_mode
+    if link_in:
+        env["LINK_IN"] = link_in
     # Without a configured page, preview the payload's own page.
     if not env.get("STATUSPAGE_PAGE_ID"):
         env["STATUSPAGE_PAGE_ID"] = _page_id(raw) or "preview"
@@ -51,8 +68,27 @@ def _preview(path: Path) -> int:
     if isinstance(decision, Ignore):
         print(f"ignored: {decision.reason}")
         return 1
-    print(decision.text)
-    print(f"-- weighted length {decision.weighted_length}/280")
+    rules = ThreadRules.of(config)
+    if decision.incident is None:  # a component change: one tweet, never threaded
+        cost = rules.cost(decision.text)
+        tweets = [Planned(decision.update_id, decision.text, decision.weighted_length, STANDALONE, cost)]
+    else:
+        tweets = plan(decision.incident, rules, config.tweet_template)
+    for number, tweet in enumerate(tweets, 1):
+        ties = {STANDALONE: STANDALONE, REPLY: f"reply to #{number - 1}", QUOTE: f"quote of #{number - 1}"}
+        how = ties[tweet.how]
+        print(
+            f"#{number} {how}, update {tweet.update_id}, weighted length "
+            f"{tweet.weighted_length}/{MAX_WEIGHT}, ${tweet.cost_usd:.3f}"
+        )
+        print(tweet.text)
+        print()
+    total = sum(t.cost_usd for t in tweets)
+    print(
+        f"-- {len(tweets)} tweet(s) with THREAD_MODE={rules.mode}, LINK_IN={rules.link_in}: "
+        f"about ${total:.3f} at X_POST_PRICE_USD={rules.post_usd}, "
+        f"X_LINK_POST_PRICE_USD={rules.link_post_usd}"
+    )
     return 0
 
 

@@ -13,24 +13,32 @@ from bot.handler import Handler
 from bot.ledger import MemoryStore, Store
 from bot.relay import Relay
 from bot.secret_store import SecretStore
+from bot.thread import ThreadRules
+from bot.thread_refusal import RefusalMemory
 from bot.tweet import TemplateError, check_template
 from bot.x_client import XClient
 
 log = logging.getLogger(__name__)
 
 
-def build_handler(env: Mapping[str, str], clock: Callable[[], float] = time.monotonic) -> Handler:
+def build_handler(
+    env: Mapping[str, str],
+    clock: Callable[[], float] = time.monotonic,
+    wall_clock: Callable[[], float] = time.time,
+) -> Handler:
     """Raise ConfigError, with what to fix, rather than start misconfigured.
 
-    `clock` times each request's deadline (tests pass a fake one).
+    `clock` times each request's deadline, `wall_clock` the ledger's retry windows and X's
+    refusals (tests pass fake ones).
     """
     logs.configure()
     connect.install()  # a connect timeout bounds all of a host's addresses together
     config = Config.from_env(env)
     try:
-        check_template(config.tweet_template)
+        check_template(config.tweet_template, without_link=config.link_in == "first")
     except TemplateError as exc:
-        raise ConfigError(f"TWEET_TEMPLATE leaves no room for a valid tweet: {exc}") from None
+        without = " for a follow-up without the link (LINK_IN=first)" if config.link_in == "first" else ""
+        raise ConfigError(f"TWEET_TEMPLATE leaves no room for a valid tweet{without}: {exc}") from None
     if config.sentry_dsn:
         _init_sentry(config.sentry_dsn)
     secrets = SecretStore(project=config.project)
@@ -45,7 +53,14 @@ def build_handler(env: Mapping[str, str], clock: Callable[[], float] = time.mono
             secrets.get(config.credential_names, refresh=refresh, deadline=deadline)
         )
     )
-    relay = Relay(_store(config), x, thread_updates=config.thread_updates, template=config.tweet_template)
+    store = _store(config)
+    rules = ThreadRules.of(config)
+    refusals = RefusalMemory(
+        store, mode=rules.mode, retry_seconds=config.thread_retry_hours * 3600.0, wall_clock=wall_clock
+    )
+    relay = Relay(
+        store, x, rules=rules, refusals=refusals, template=config.tweet_template, wall_clock=wall_clock
+    )
     log.info(
         "incident-twitter-bot started",
         extra={
@@ -56,7 +71,8 @@ def build_handler(env: Mapping[str, str], clock: Callable[[], float] = time.mono
                 "webhook_token": bool(config.webhook_token_secret),
                 "post_component_updates": config.post_component_updates,
                 "ledger": f"gs://{config.state_bucket}" if config.state_bucket else "memory",
-                "thread_updates": config.thread_updates,
+                "thread_mode": config.thread_mode,
+                "link_in": config.link_in,
             }
         },
     )

@@ -14,6 +14,8 @@ DEFAULT_SECRET_PREFIX = "getsentryhelp_twitter_"  # noqa: S105 - a name, not a v
 # Deployed beside the code; written by `make snapshot` (scripts/snapshot_ip_ranges.py).
 DEFAULT_SNAPSHOT_PATH = Path(__file__).with_name("ip_ranges_snapshot.json")
 TEMPLATE_FIELDS = frozenset({"status", "name", "body", "url"})
+THREAD_MODES = ("reply", "quote", "off")
+LINK_IN = ("every", "first")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -39,7 +41,11 @@ class Config:
     tweet_template: str | None = None
     sentry_dsn: str | None = None
     state_bucket: str | None = None
-    thread_updates: bool = True
+    thread_mode: str = "reply"  # reply | quote | off
+    link_in: str = "every"  # every | first
+    thread_retry_hours: int = 24
+    x_post_price_usd: float = 0.015
+    x_link_post_price_usd: float = 0.20
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
@@ -72,7 +78,11 @@ class Config:
             tweet_template=get("TWEET_TEMPLATE"),
             sentry_dsn=get("SENTRY_DSN"),
             state_bucket=get("STATE_BUCKET"),
-            thread_updates=_bool(env, "THREAD_UPDATES", True),
+            thread_mode=_thread_mode(env),
+            link_in=_choice(env, "LINK_IN", LINK_IN),
+            thread_retry_hours=_int(env, "THREAD_RETRY_HOURS", 24, minimum=1),
+            x_post_price_usd=_price(env, "X_POST_PRICE_USD", 0.015),
+            x_link_post_price_usd=_price(env, "X_LINK_POST_PRICE_USD", 0.20),
         )
         config._check()
         return config
@@ -121,6 +131,43 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if value in _FALSE:
         return False
     raise ConfigError(f"{name}={raw!r} is not a boolean; use true or false.")
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices`, the first being the default."""
+    value = env.get(name, "").strip().lower() or choices[0]
+    if value not in choices:
+        raise ConfigError(f"{name}={env[name]!r} is not one of: {', '.join(choices)}.")
+    return value
+
+
+def _thread_mode(env: Mapping[str, str]) -> str:
+    """THREAD_MODE, with the older THREAD_UPDATES=false read as `off`; the two may not disagree."""
+    mode = _choice(env, "THREAD_MODE", THREAD_MODES)
+    if env.get("THREAD_UPDATES", "").strip() == "":
+        return mode
+    threads = _bool(env, "THREAD_UPDATES", True)
+    if not env.get("THREAD_MODE", "").strip():
+        return mode if threads else "off"
+    if threads != (mode != "off"):
+        raise ConfigError(
+            f"THREAD_UPDATES={env['THREAD_UPDATES']!r} contradicts THREAD_MODE={mode!r}: "
+            "remove THREAD_UPDATES (THREAD_MODE replaces it; THREAD_MODE=off is THREAD_UPDATES=false)."
+        )
+    return mode
+
+
+def _price(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number (US dollars per post).") from None
+    if not 0 <= value < 100:  # also refuses nan and inf
+        raise ConfigError(f"{name} must be a price in US dollars from 0 to 100, got {raw}.")
+    return value
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:

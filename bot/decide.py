@@ -56,12 +56,18 @@ def decide(raw: bytes, config: Config) -> Post | Ignore:
     return Post(tweet.text, tweet.weighted_length, "incident", event.id, update.id, event)
 
 
-def tweet_for(incident: Incident, update: IncidentUpdate, template: str | None) -> Tweet:
-    """The tweet for any update of an incident (the newest, or an earlier one being caught up)."""
+def tweet_for(
+    incident: Incident, update: IncidentUpdate, template: str | None, *, link: bool = True
+) -> Tweet:
+    """The tweet for any update of an incident (the newest, or an earlier one being caught up).
+
+    Without `link`, `{url}` renders empty: a follow-up under LINK_IN=first, whose body gets
+    the room.
+    """
     return format_tweet(
         status=update.status,
         body=update.body,
         name=incident.name,
-        url=incident.shortlink,
+        url=incident.shortlink if link else "",
         template=template,
     )

@@ -19,6 +19,7 @@ from bot.deadline import Deadline, DeadlineExceededError, split
 from bot.ledger import CALL_DEADLINE_SECONDS, Entry, LedgerError, Record
 
 PREFIX = "updates/"
+META_PREFIX = "meta/"
 
 
 def default_client(project: str | None) -> Any:
@@ -52,7 +53,7 @@ class GcsStore:
         except NotFound:
             return None
         except Exception as exc:
-            raise self._error("read", update_id, exc) from exc
+            raise self._error("read", f"the record of update {update_id}", exc) from exc
         try:
             return Entry(Record.from_json(json.loads(data)), int(blob.generation))
         except (ValueError, TypeError) as exc:
@@ -63,6 +64,34 @@ class GcsStore:
 
     def replace(self, record: Record, version: int, deadline: Deadline) -> Entry | None:
         return self._write(record, version, deadline)
+
+    def read_meta(self, name: str, deadline: Deadline) -> dict | None:
+        from google.api_core.exceptions import NotFound
+
+        blob = self._object(f"{META_PREFIX}{name}.json")
+        try:
+            timeout, retry = self._limits(deadline)
+            data = json.loads(blob.download_as_bytes(timeout=timeout, retry=retry))
+        except NotFound:
+            return None
+        except ValueError as exc:
+            raise LedgerError(f"ledger object {blob.name} is corrupt: {exc}") from exc
+        except Exception as exc:
+            raise self._error("read", blob.name, exc) from exc
+        if not isinstance(data, dict):
+            raise LedgerError(f"ledger object {blob.name} is corrupt: not a JSON object")
+        return data
+
+    def write_meta(self, name: str, data: dict, deadline: Deadline) -> None:
+        blob = self._object(f"{META_PREFIX}{name}.json")
+        try:
+            timeout, retry = self._limits(deadline)
+            # Unconditional, so safe to retry: a repeat writes the same bytes again.
+            blob.upload_from_string(
+                json.dumps(data), content_type="application/json", timeout=timeout, retry=retry
+            )
+        except Exception as exc:
+            raise self._error("write", blob.name, exc) from exc
 
     def _write(self, record: Record, generation: int, deadline: Deadline) -> Entry | None:
         from google.api_core.exceptions import PreconditionFailed
@@ -80,7 +109,7 @@ class GcsStore:
         except PreconditionFailed:
             return self._ours(record, deadline)
         except Exception as exc:
-            raise self._error("write", record.update_id, exc) from exc
+            raise self._error("write", f"the record of update {record.update_id}", exc) from exc
         return Entry(record, int(blob.generation))
 
     def _ours(self, record: Record, deadline: Deadline) -> Entry | None:
@@ -90,6 +119,9 @@ class GcsStore:
         return current if current is not None and current.record == record else None
 
     def _blob(self, update_id: str) -> Any:
+        return self._object(f"{PREFIX}{update_id}.json")
+
+    def _object(self, name: str) -> Any:
         with self._lock:
             if self._bucket is None:
                 try:
@@ -98,13 +130,13 @@ class GcsStore:
                     raise LedgerError(
                         f"cannot start the Cloud Storage client ({type(exc).__name__})"
                     ) from exc
-        return self._bucket.blob(f"{PREFIX}{update_id}.json")
+        return self._bucket.blob(name)
 
-    def _error(self, action: str, update_id: str, exc: Exception) -> LedgerError:
+    def _error(self, action: str, what: str, exc: Exception) -> LedgerError:
         if isinstance(exc, DeadlineExceededError):
-            return LedgerError(f"could not {action} the ledger record of update {update_id}: {exc}")
+            return LedgerError(f"could not {action} {what} in the ledger: {exc}")
         return LedgerError(
-            f"could not {action} the ledger record of update {update_id} in gs://{self._bucket_name} "
+            f"could not {action} {what} in gs://{self._bucket_name} "
             f"({type(exc).__name__}); check that the bucket exists and the function's service "
             "account has roles/storage.objectAdmin on it"
         )

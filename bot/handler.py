@@ -25,6 +25,8 @@ Answer = tuple[Any, int] | tuple[Any, int, dict[str, str]]
 TOKEN_REREAD_SECONDS = 60.0
 # Statuspage gives up at 30 s: every request, catch-up included, is answered within this.
 REQUEST_BUDGET_SECONDS = 20.0
+# The summary line's fields that the answer repeats.
+ANSWERED = ("tweet_id", "thread", "cost_usd", "text", "incident_id", "update_id", "caught_up", "superseded")
 
 
 class Handler:
@@ -44,10 +46,17 @@ class Handler:
         self._relay = relay
         self._clock = clock
         self._token_reread_at = float("-inf")
-        # Read on an instance's first request, side by side with the IP ranges fetch.
-        self._prefetch: list[str] = [config.webhook_token_secret] if config.webhook_token_secret else []
+        # Read on an instance's first request, side by side with the IP ranges fetch: the
+        # secrets, and whether X refuses thread links (the ledger).
+        prefetch: list[str] = [config.webhook_token_secret] if config.webhook_token_secret else []
         if not config.dry_run:
-            self._prefetch += config.credential_names
+            prefetch += config.credential_names
+        self._warmers: list[Callable[[Deadline], None]] = []
+        if prefetch:
+            self._warmers.append(lambda deadline: secrets.warm(prefetch, deadline))
+        if not config.dry_run:
+            self._warmers.append(relay.warm)
+        self._warmed = False
 
     def __call__(self, request: Any) -> Answer:
         with trace_context(request.headers.get("X-Cloud-Trace-Context"), self._config.project):
@@ -109,7 +118,14 @@ class Handler:
             return self._answer("dry_run", "DRY_RUN is on; nothing was posted", fields)
         delivery = self._relay.deliver(decision, deadline)
         fields["attempts"] = delivery.attempts
-        for key in ("tweet_id", "reply_to"):
+        if delivery.text is not None:  # X was called: what it was sent, how, and its price
+            fields |= {
+                "text": delivery.text,
+                "weighted_length": delivery.weighted_length,
+                "thread": delivery.thread,
+                "cost_usd": delivery.cost_usd,
+            }
+        for key in ("tweet_id", "parent"):
             if getattr(delivery, key):
                 fields[key] = getattr(delivery, key)
         if delivery.caught_up:
@@ -119,12 +135,14 @@ class Handler:
         return self._answer(delivery.result, delivery.reason, fields)
 
     def _allowed(self, ip: Any, deadline: Deadline) -> bool:
-        """The source check. On an instance's first request the secrets are read meanwhile:
-        both are network round trips, and side by side they cost one."""
-        if not self._prefetch or self._secrets.warmed:
+        """The source check. On an instance's first request the warmers run meanwhile: all
+        are network round trips, and side by side they cost one."""
+        if self._warmed or not self._warmers:
             return self._allowlist.allows(ip, deadline)
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pool.submit(self._secrets.warm, self._prefetch, deadline)
+        self._warmed = True  # two first requests at once both warm: each warmer reads once
+        with ThreadPoolExecutor(max_workers=len(self._warmers)) as pool:
+            for warm in self._warmers:
+                pool.submit(warm, deadline)
             return self._allowlist.allows(ip, deadline)
 
     def _token_matches(self, token: str, deadline: Deadline) -> bool:
@@ -148,7 +166,7 @@ class Handler:
             extra={"json_fields": {"result": result, "reason": reason, **fields}},
         )
         body: dict[str, Any] = {"result": result, "reason": reason}
-        for key in ("tweet_id", "text", "incident_id", "update_id", "caught_up", "superseded"):
+        for key in ANSWERED:
             if key in fields:
                 body[key] = fields[key]
         return body, 200

@@ -56,9 +56,11 @@ class Record:
     # Who holds the claim: a request whose create was retried after it had landed finds
     # its own claim, not someone else's.
     owner: str = ""
-    # What the latest attempt sent, and whether any attempt may have created the tweet.
+    # What the latest attempt sent, how (reply, quote or standalone) and under which tweet,
+    # and whether any attempt may have created the tweet.
     text: str | None = None
-    reply_to: str | None = None
+    parent: str | None = None
+    thread: str | None = None
     maybe_posted: bool = False
     superseded_by: str | None = None  # the newer update that was out first
 
@@ -68,6 +70,8 @@ class Record:
     @classmethod
     def from_json(cls, data: dict) -> Record:
         fields = {f.name for f in dataclasses.fields(cls)}
+        if data.get("reply_to") and "parent" not in data:  # written before quotes were possible
+            data = {**data, "parent": data["reply_to"], "thread": "reply"}
         return cls(**{k: v for k, v in data.items() if k in fields})
 
 
@@ -91,6 +95,12 @@ class Store(Protocol):
 
     def replace(self, record: Record, version: int, deadline: Deadline) -> Entry | None:
         """Write only if still at `version`; None if someone else wrote since."""
+
+    def read_meta(self, name: str, deadline: Deadline) -> dict | None:
+        """A small JSON object the relay keeps beside the records (e.g. X's refusal of replies)."""
+
+    def write_meta(self, name: str, data: dict, deadline: Deadline) -> None:
+        """Write it whole, whoever wrote it last."""
 
 
 def retryable(record: Record, now: float) -> bool:
@@ -157,9 +167,11 @@ def outcome_of(
     tweet_id: str | None,
     error: str | None,
     text: str | None = None,
-    reply_to: str | None = None,
+    parent: str | None = None,
+    thread: str | None = None,
 ) -> Record:
-    """The record after one more finished attempt, which sent `text` in reply to `reply_to`."""
+    """The record after one more finished attempt, which sent `text`, tied to `parent` by
+    `thread` (reply or quote; standalone with no parent)."""
     return dataclasses.replace(
         record,
         state=state,
@@ -167,7 +179,8 @@ def outcome_of(
         tweet_id=tweet_id,
         error=error,
         text=text,
-        reply_to=reply_to,
+        parent=parent,
+        thread=thread,
         maybe_posted=record.maybe_posted or state == UNKNOWN,
     )
 
@@ -194,6 +207,7 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._records: dict[str, Entry] = {}
+        self._meta: dict[str, dict] = {}
         self._lock = threading.Lock()
 
     def get(self, update_id: str, deadline: Deadline | None = None) -> Entry | None:
@@ -214,3 +228,11 @@ class MemoryStore:
                 return None
             entry = self._records[record.update_id] = Entry(record, version + 1)
             return entry
+
+    def read_meta(self, name: str, deadline: Deadline | None = None) -> dict | None:
+        with self._lock:
+            return self._meta.get(name)
+
+    def write_meta(self, name: str, data: dict, deadline: Deadline | None = None) -> None:
+        with self._lock:
+            self._meta[name] = dict(data)

@@ -5,6 +5,10 @@ records the outcome. When an incident's update arrives, it first retries, oldest
 incident's earlier updates the ledger holds as failed, but only those newer than the newest
 one already on X. An older one is superseded and never posted: the incident must not read
 backwards.
+
+A tweet follows the thread's last one as THREAD_MODE says (bot/thread.py). If X refuses that
+link, the same update goes out at once standalone, with the incident's link, and the refusal
+is remembered (bot/thread_refusal.py): no update is lost to X's reply policy.
 """
 
 from __future__ import annotations
@@ -41,7 +45,17 @@ from bot.ledger import (
     take_over,
     why_not,
 )
-from bot.x_client import ATTEMPT_TIMEOUT_SECONDS, TOTAL_BUDGET_SECONDS, PostOutcome, XClient
+from bot.thread import STANDALONE, ThreadRules
+from bot.thread_refusal import RefusalMemory
+from bot.tweet import weight
+from bot.x_client import (
+    ATTEMPT_TIMEOUT_SECONDS,
+    PARENT_GONE,
+    THREAD_REFUSED,
+    TOTAL_BUDGET_SECONDS,
+    PostOutcome,
+    XClient,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +75,11 @@ class Delivery:
     reason: str
     tweet_id: str | None = None
     attempts: int = 0
-    reply_to: str | None = None
+    parent: str | None = None  # the tweet this one replies to or quotes
+    thread: str | None = None  # reply | quote | standalone; None when nothing was sent
+    text: str | None = None  # what was sent, when X was called
+    weighted_length: int | None = None
+    cost_usd: float = 0.0  # X's estimated price of the tweet created, if one was
     caught_up: list[dict[str, Any]] = field(default_factory=list)
     superseded: list[str] = field(default_factory=list)  # older updates now never to be posted
 
@@ -73,6 +91,8 @@ class _Sent:
     outcome: PostOutcome
     text: str
     parent: str | None
+    thread: str
+    cost_usd: float
 
 
 def _retry_note(record: Record, now: float, in_incident: bool) -> str:
@@ -90,15 +110,25 @@ class Relay:
         store: Store,
         x: XClient,
         *,
-        thread_updates: bool = True,
+        rules: ThreadRules | None = None,
+        refusals: RefusalMemory | None = None,
         template: str | None = None,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self._x = x
-        self._thread = thread_updates
+        self._rules = rules or ThreadRules()
+        self._refusals = refusals or RefusalMemory(
+            store, mode=self._rules.mode, retry_seconds=24 * 3600.0, wall_clock=wall_clock
+        )
         self._template = template
         self._wall = wall_clock
+
+    def warm(self, deadline: Deadline) -> None:
+        """Learn whether X refuses thread links (the ledger's record of it), once per instance,
+        so a first follow-up does not wait for it; the handler runs this beside the source check."""
+        if self._rules.mode != "off":
+            self._refusals.in_force(deadline)
 
     def deliver(self, post: Post, deadline: Deadline) -> Delivery:
         """Post `post` unless the ledger says it is, or is being, posted; answer by `deadline`.
@@ -139,13 +169,23 @@ class Relay:
                 return Delivery("superseded", f"the incident's newer update {out[-1]} is already posted")
             caught_up = self._catch_up(post, earlier, view, now, owner, new_post_from)
 
-        sent = self._attempt(won, post.text, self._parent(earlier, view), post_by)
+        sent = self._attempt(won, post, this[0] if this else None, self._parent(earlier, view), post_by)
         view[post.update_id] = self._record(won, sent, deadline)
         outcome = sent.outcome
         reason = outcome.reason + _retry_note(view[post.update_id].record, now, post.incident is not None)
         superseded = self._supersede_older(post, [*earlier, *this], view, now, deadline)
         return Delivery(
-            outcome.result, reason, outcome.tweet_id, outcome.attempts, sent.parent, caught_up, superseded
+            outcome.result,
+            reason,
+            outcome.tweet_id,
+            outcome.attempts,
+            sent.parent,
+            sent.thread,
+            sent.text,
+            post.weighted_length if sent.text == post.text else weight(sent.text),
+            sent.cost_usd,
+            caught_up,
+            superseded,
         )
 
     def _catch_up(  # noqa: PLR0917 - one step of deliver(), split out to be read on its own
@@ -181,11 +221,18 @@ class Relay:
                 break
             if mine is None:
                 continue  # another request took it meanwhile
-            text = tweet_for(post.incident, update, self._template).text
-            sent = self._attempt(mine, text, self._parent(earlier[:index], view), post_by)
+            sent = self._attempt(mine, post, update, self._parent(earlier[:index], view), post_by)
             view[update.id] = self._record(mine, sent, done_by)
             outcome, after = sent.outcome, view[update.id].record
-            done.append({"update_id": update.id, "result": outcome.result, "tweet_id": outcome.tweet_id})
+            done.append(
+                {
+                    "update_id": update.id,
+                    "result": outcome.result,
+                    "tweet_id": outcome.tweet_id,
+                    "thread": sent.thread,
+                    "cost_usd": sent.cost_usd,
+                }
+            )
             # Its own line, with `result`: a failed catch-up alerts as a failed delivery does.
             reason = outcome.reason + _retry_note(after, now, True)
             log.log(
@@ -199,7 +246,9 @@ class Relay:
                         "incident_id": post.incident_id,
                         "update_id": update.id,
                         "tweet_id": outcome.tweet_id,
-                        "reply_to": sent.parent,
+                        "thread": sent.thread,
+                        "parent": sent.parent,
+                        "cost_usd": sent.cost_usd,
                         "attempts": after.attempts,
                     }
                 },
@@ -242,30 +291,66 @@ class Relay:
             )
         return marked
 
-    def _attempt(self, entry: Entry, text: str, parent: str | None, deadline: Deadline) -> _Sent:
-        """Post a claimed update once; never raises.
+    def _attempt(
+        self, entry: Entry, post: Post, update: Any, parent: str | None, deadline: Deadline
+    ) -> _Sent:
+        """Post a claimed update once, tied to `parent` as THREAD_MODE says; never raises.
 
+        If X refuses the tie, the update goes out standalone at once, within the same X budget.
         If an earlier attempt's answer was lost, that tweet may exist: the same text goes to
-        the same parent, and X calling it a duplicate means the earlier attempt went out.
+        the same parent the same way, and X calling it a duplicate means it went out.
         """
         record = entry.record
+        deadline = deadline.within(TOTAL_BUDGET_SECONDS)  # a standalone retry shares it
+        note = ""
         if record.maybe_posted and record.text:
-            text, parent = record.text, record.reply_to
-        try:
-            outcome = self._x.post(text, reply_to=parent, deadline=deadline)
-        except Exception as exc:  # a bug; the request may have been sent
-            log.exception("Unexpected error while posting; recorded as an unknown outcome. This is a bug.")
-            outcome = PostOutcome(
-                "unknown", f"unexpected error while posting ({type(exc).__name__})", None, 1
-            )
+            text, parent, how = record.text, record.parent, record.thread or STANDALONE
+        else:
+            how = self._rules.how(parent)
+            if how != STANDALONE and (refusal := self._refusals.in_force(deadline)):
+                how, note = STANDALONE, f"; standalone: {refusal.describe()}"
+            text = self._text(post, update, self._rules.linked(how))
+        parent = None if how == STANDALONE else parent
+        outcome = self._send(text, how, parent, deadline)
+        if outcome.result in (THREAD_REFUSED, PARENT_GONE):
+            refused, refused_parent, refused_how = outcome, parent, how
+            text, how, parent = self._text(post, update, True), STANDALONE, None
+            outcome = self._send(text, how, None, deadline)
+            note = f"; standalone: X refused the {refused_how} ({refused.reason})"
+            if refused.result == PARENT_GONE:
+                log.warning(
+                    f"X refused to tie the update to tweet {refused_parent}, which is deleted or not "
+                    "visible; posted it standalone",
+                    extra={"json_fields": {"parent": refused_parent, "update_id": record.update_id}},
+                )
+            elif outcome.result != "failed":  # a failure may mean X refuses every post
+                self._refusals.remember(refused.reason, deadline)
+            outcome = dataclasses.replace(outcome, attempts=refused.attempts + outcome.attempts)
         if outcome.result == "duplicate" and record.maybe_posted:
             reason = "X already had this text: the earlier attempt whose answer was lost went out"
             outcome = PostOutcome("posted", reason, None, outcome.attempts)
-        return _Sent(outcome, text, parent)
+        created = outcome.result == "posted" and outcome.tweet_id is not None
+        cost = self._rules.cost(text) if created else 0.0
+        outcome = dataclasses.replace(outcome, reason=outcome.reason + note)
+        return _Sent(outcome, text, parent, how, cost)
+
+    def _send(self, text: str, how: str, parent: str | None, deadline: Deadline) -> PostOutcome:
+        tie = {"reply": {"reply_to": parent}, "quote": {"quote_of": parent}}.get(how, {})
+        try:
+            return self._x.post(text, deadline=deadline, **tie)
+        except Exception as exc:  # a bug; the request may have been sent
+            log.exception("Unexpected error while posting; recorded as an unknown outcome. This is a bug.")
+            return PostOutcome("unknown", f"unexpected error while posting ({type(exc).__name__})", None, 1)
+
+    def _text(self, post: Post, update: Any, linked: bool) -> str:
+        """The update's tweet, with or without the incident's link."""
+        if post.incident is None or (linked and update.id == post.update_id):
+            return post.text  # a component change (never threaded), or formatted already
+        return tweet_for(post.incident, update, self._template, link=linked).text
 
     def _parent(self, before: list[Any], view: dict[str, Entry]) -> str | None:
         """The tweet of the newest earlier update posted with a known id: the thread's last tweet."""
-        if not self._thread:
+        if self._rules.mode == "off":
             return None
         for update in reversed(before):
             entry = view.get(update.id)
@@ -295,7 +380,13 @@ class Relay:
         state = _STATE.get(outcome.result, FAILED)
         error = None if state in OUT else f"{outcome.result}: {outcome.reason}"
         after = outcome_of(
-            entry.record, state, tweet_id=outcome.tweet_id, error=error, text=sent.text, reply_to=sent.parent
+            entry.record,
+            state,
+            tweet_id=outcome.tweet_id,
+            error=error,
+            text=sent.text,
+            parent=sent.parent,
+            thread=sent.thread,
         )
         return self._write(entry, after, deadline)
 

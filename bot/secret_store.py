@@ -64,10 +64,6 @@ class SecretStore:
                 self._read(missing, deadline)
             return [self._values[n] for n in names]
 
-    @property
-    def warmed(self) -> bool:
-        return self._warmed
-
     def warm(self, names: Sequence[str], deadline: Deadline | None = None) -> None:
         """Read `names` once per instance, ignoring errors, so the first read can overlap other
         I/O (the IP ranges fetch). A later `get` reads again, and reports it, if this failed."""

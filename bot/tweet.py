@@ -10,7 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from bot._twitter_text import parse_tweet, twitter_text_config
+from bot._twitter_text import extract_urls, parse_tweet, twitter_text_config
 from bot.payload import MAX_STATUS_LENGTH
 
 DEFAULT_TEMPLATE = "[status] {status}: {body} {url}"
@@ -85,6 +85,11 @@ def weight(text: str) -> int:
     return parse_tweet(text).weightedLength
 
 
+def has_url(text: str) -> bool:
+    """Does X see a link in the text (with or without http://, as it links them)?"""
+    return bool(extract_urls(text))
+
+
 def format_tweet(*, status: str, body: str, url: str, name: str = "", template: str | None = None) -> Tweet:
     """Render the template; if the result is too long for X, shorten the body, then the name."""
     template = template or DEFAULT_TEMPLATE
@@ -110,18 +115,20 @@ def format_tweet(*, status: str, body: str, url: str, name: str = "", template: 
     return Tweet(text, parsed.weightedLength, shortened=True)
 
 
-def check_template(template: str | None) -> None:
+def check_template(template: str | None, *, without_link: bool = False) -> None:
     """Fail at start-up, not at the first incident, if a template can never fit.
 
-    Raises TemplateError when even a shortened body and name leave no valid tweet.
+    Raises TemplateError when even a shortened body and name leave no valid tweet, with the
+    link and, if follow-ups drop it (`without_link`), without it.
     """
-    format_tweet(
-        status="日" * MAX_STATUS_LENGTH,  # the widest status a payload may carry
-        body="x" * MAX_WEIGHT,
-        name="x" * MAX_WEIGHT,
-        url="https://stspg.io/xxxxxxxxxxxx",
-        template=template,
-    )
+    for url in ("https://stspg.io/xxxxxxxxxxxx", "")[: 2 if without_link else 1]:
+        format_tweet(
+            status="日" * MAX_STATUS_LENGTH,  # the widest status a payload may carry
+            body="x" * MAX_WEIGHT,
+            name="x" * MAX_WEIGHT,
+            url=url,
+            template=template,
+        )
 
 
 def _shorten(value: str, room: int) -> str:

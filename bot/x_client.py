@@ -32,7 +32,15 @@ RATE_LIMIT_HEADERS = (
     "x-user-limit-24hour-limit",
     "x-user-limit-24hour-remaining",
     "x-user-limit-24hour-reset",
+    "x-app-limit-24hour-limit",
+    "x-app-limit-24hour-remaining",
+    "x-app-limit-24hour-reset",
 )
+_LIMITS = ("x-rate-limit", "x-user-limit-24hour", "x-app-limit-24hour")
+# Outcomes of a tweet sent as a reply or quote that X refused for that link alone (any 403 but
+# "duplicate content"): nothing was posted, and the same update may go out standalone.
+THREAD_REFUSED = "thread_refused"  # X's reply policy, most likely: it holds for later tweets too
+PARENT_GONE = "parent_gone"  # the tweet answered is deleted or not visible: this parent only
 
 Credentials = tuple[str, str, str, str]
 # Called with refresh=True after a 401, to re-read rotated credentials, within the deadline.
@@ -42,7 +50,8 @@ CredentialSource = Callable[[bool, Deadline], Credentials]
 @dataclass(frozen=True)
 class PostOutcome:
     # posted | duplicate | rate_limited | failed, or unknown: the request may have reached X
-    # but its answer was lost or broken, so the tweet may exist.
+    # but its answer was lost or broken, so the tweet may exist; or, for a reply or quote,
+    # THREAD_REFUSED or PARENT_GONE, with X's message as `reason`.
     result: str
     reason: str
     tweet_id: str | None = None
@@ -57,8 +66,11 @@ class XClient:
         self._client: Any = None
         self._client_credentials: Credentials | None = None
 
-    def post(self, text: str, *, deadline: Deadline, reply_to: str | None = None) -> PostOutcome:
-        """Create the tweet, as a reply when `reply_to` is given; never raises for what X does.
+    def post(
+        self, text: str, *, deadline: Deadline, reply_to: str | None = None, quote_of: str | None = None
+    ) -> PostOutcome:
+        """Create the tweet, as a reply to `reply_to` or a quote of `quote_of` if one is given;
+        never raises for what X does.
 
         Every attempt, and the credentials' read, take their timeouts from `deadline`, and all
         of it ends within TOTAL_BUDGET_SECONDS.
@@ -74,7 +86,9 @@ class XClient:
                 client = self._tweepy_client(refresh=refresh, deadline=deadline)
                 refresh = False
                 client.session.timeout_local.value = deadline.http_timeout(ATTEMPT_TIMEOUT_SECONDS)
-                response = client.create_tweet(text=text, in_reply_to_tweet_id=reply_to, user_auth=True)
+                response = client.create_tweet(
+                    text=text, in_reply_to_tweet_id=reply_to, quote_tweet_id=quote_of, user_auth=True
+                )
                 tweet_id = str(response.data["id"])
                 return PostOutcome("posted", "tweet created", tweet_id, attempt)
             except tweepy.Unauthorized:
@@ -102,13 +116,9 @@ class XClient:
             except (ValueError, KeyError, TypeError) as exc:  # a 2xx that is not a created tweet
                 return self._unknown(exc, attempt)
             except tweepy.HTTPException as exc:
-                if reply_to and _parent_gone(exc):
-                    log.warning(
-                        "X refused the reply because the tweet it answers is gone; posting it on its own",
-                        extra={"json_fields": {"in_reply_to_tweet_id": reply_to}},
-                    )
-                    reply_to = None
-                    continue
+                if (reply_to or quote_of) and _thread_refused(exc):
+                    gone = "deleted or not visible" in str(exc).lower()
+                    return PostOutcome(PARENT_GONE if gone else THREAD_REFUSED, _message(exc), None, attempt)
                 return self._refused(exc, attempt)
             # Only transient failures reach here.
             wait = BACKOFF_SECONDS[min(attempt, len(BACKOFF_SECONDS)) - 1] * random.uniform(1, 1.5)  # noqa: S311 - jitter
@@ -192,15 +202,22 @@ def _never_sent(exc: requests.RequestException) -> bool:
     return isinstance(reason, NewConnectionError | ConnectTimeoutError)  # refused, unresolved, timed out
 
 
-def _parent_gone(exc: Exception) -> bool:
-    # X: 403 "You attempted to reply to a Tweet that is deleted or not visible to you."
-    return "deleted or not visible" in str(exc).lower()
+def _thread_refused(exc: Any) -> bool:
+    """A 403 to a reply or quote refuses its link to the thread, unless it is X's "duplicate
+    content" (that text is on X already). X says, for one, 403 "You attempted to reply to a
+    Tweet that is deleted or not visible to you.", and refuses replies under its 2026 policy."""
+    return exc.response.status_code == 403 and "duplicate content" not in str(exc).lower()
+
+
+def _message(exc: Any) -> str:
+    """X's own words, for the operator: the API's messages, else tweepy's summary."""
+    return ("; ".join(str(m) for m in exc.api_messages) or str(exc)).replace("\n", " ")[:500]
 
 
 def _resumes_at(headers: dict[str, str]) -> str | None:
-    """The latest reset among the exhausted limits: the 15-minute one and the 24-hour one."""
+    """The latest reset among the exhausted limits: the 15-minute one and the two 24-hour ones."""
     resets = []
-    for prefix in ("x-rate-limit", "x-user-limit-24hour"):
+    for prefix in _LIMITS:
         if headers.get(f"{prefix}-remaining", "0") == "0" and headers.get(f"{prefix}-reset", "").isdigit():
             resets.append(int(headers[f"{prefix}-reset"]))
     return datetime.fromtimestamp(max(resets), UTC).isoformat() if resets else None

@@ -6,6 +6,9 @@ locals {
   source_patterns = ["main.py", "requirements.txt", "bot/**/*.py", "bot/ip_ranges_snapshot.json"]
   source_files    = sort(distinct(flatten([for pattern in local.source_patterns : tolist(fileset(local.repo_root, pattern))])))
 
+  # thread_updates = false, from before thread_mode, still means off.
+  thread_mode = coalesce(var.thread_mode, var.thread_updates == false ? "off" : "reply")
+
   # Every variable the code needs in production. The rest (ATLASSIAN_IP_RANGES_URL,
   # IP_RANGES_TTL_SECONDS, IP_RANGES_SNAPSHOT, EXTRA_ALLOWED_CIDRS) have production defaults.
   environment = {
@@ -16,7 +19,11 @@ locals {
     DRY_RUN                = tostring(var.dry_run)
     POST_COMPONENT_UPDATES = tostring(var.post_component_updates)
     STATE_BUCKET           = google_storage_bucket.state.name
-    THREAD_UPDATES         = tostring(var.thread_updates)
+    THREAD_MODE            = local.thread_mode
+    THREAD_RETRY_HOURS     = tostring(var.thread_retry_hours)
+    LINK_IN                = var.link_in
+    X_POST_PRICE_USD       = tostring(var.x_post_price_usd)
+    X_LINK_POST_PRICE_USD  = tostring(var.x_link_post_price_usd)
     LOG_EXECUTION_ID       = "true"
     # functions-framework's gunicorn threads: one per request the instance is sent at once.
     THREADS = tostring(var.max_instance_request_concurrency)
@@ -91,6 +98,13 @@ resource "google_cloudfunctions2_function" "webhook" {
     ingress_settings               = "ALLOW_ALL"
     all_traffic_on_latest_revision = true
     environment_variables          = merge(local.environment, { for k, v in local.optional_environment : k => v if v != "" })
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.thread_updates == null || var.thread_mode == null || var.thread_updates == (coalesce(var.thread_mode, "reply") != "off")
+      error_message = "thread_updates contradicts thread_mode: remove thread_updates (thread_mode replaces it; thread_mode = \"off\" is thread_updates = false)."
+    }
   }
 
   depends_on = [

@@ -109,10 +109,65 @@ variable "dry_run" {
   description = "Do everything but post; answers carry the tweet text. For a first deploy or a staging copy."
 }
 
+variable "thread_mode" {
+  type        = string
+  default     = null
+  description = "How an incident's later tweets follow its previous one: reply (the default), quote, or off (each stands alone). X may refuse replies from self-serve apps; a refused reply or quote is posted standalone at once (README, One thread per incident)."
+
+  validation {
+    condition     = var.thread_mode == null || contains(["reply", "quote", "off"], coalesce(var.thread_mode, "reply"))
+    error_message = "thread_mode must be reply, quote or off."
+  }
+}
+
 variable "thread_updates" {
   type        = bool
-  default     = true
-  description = "Post each incident's later updates as replies to its previous tweet, so an incident reads as one thread."
+  default     = null
+  description = "Deprecated: use thread_mode. false is thread_mode = \"off\"; true is reply or quote."
+}
+
+variable "thread_retry_hours" {
+  type        = number
+  default     = 24
+  description = "After X refuses a reply or quote, tweets go out standalone this many hours before a reply or quote is tried again."
+
+  validation {
+    condition     = var.thread_retry_hours >= 1 && floor(var.thread_retry_hours) == var.thread_retry_hours
+    error_message = "thread_retry_hours must be a whole number of hours, at least 1."
+  }
+}
+
+variable "link_in" {
+  type        = string
+  default     = "every"
+  description = "Which tweets carry the incident's link: every (the default) or first, the first of the incident's thread only. X bills a post with a link about $0.20 against $0.015 (README, Costs)."
+
+  validation {
+    condition     = contains(["every", "first"], var.link_in)
+    error_message = "link_in must be every or first."
+  }
+}
+
+variable "x_post_price_usd" {
+  type        = number
+  default     = 0.015
+  description = "X's price of a post without a link, in US dollars: only for the cost_usd estimate in logs and answers."
+
+  validation {
+    condition     = var.x_post_price_usd >= 0 && var.x_post_price_usd < 100
+    error_message = "x_post_price_usd must be from 0 to 100 (US dollars)."
+  }
+}
+
+variable "x_link_post_price_usd" {
+  type        = number
+  default     = 0.2
+  description = "X's price of a post that carries a link, in US dollars: only for the cost_usd estimate in logs and answers."
+
+  validation {
+    condition     = var.x_link_post_price_usd >= 0 && var.x_link_post_price_usd < 100
+    error_message = "x_link_post_price_usd must be from 0 to 100 (US dollars)."
+  }
 }
 
 variable "post_component_updates" {

@@ -8,6 +8,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
@@ -34,8 +35,77 @@ CREDENTIALS = {
 }
 
 
+SHORTLINK = "https://stspg.io/inc1"
+# X's refusal of a reply under its 2026 policy. The wording is not documented; the relay acts on
+# any 403 to a reply or quote but "duplicate content".
+REPLY_REFUSED = {
+    "detail": "Reply to this conversation is not allowed because you have not been mentioned or "
+    "otherwise engaged by the author of the post you are replying to.",
+    "title": "Forbidden",
+    "status": 403,
+}
+
+
 def load_fixture(name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / name).read_text())
+
+
+def incident(n: int) -> dict[str, Any]:
+    """Incident `inc1` with its first n updates, newest first as Statuspage sends them."""
+    payload = load_fixture("incident.json")
+    payload["incident"].update(id="inc1", shortlink=SHORTLINK)
+    payload["incident"]["incident_updates"] = [
+        {
+            "id": f"upd{i}",
+            "body": f"Update number {i}.",
+            "status": "investigating" if i == 1 else "monitoring",
+            "created_at": f"2026-11-27T10:0{i}:00Z",
+        }
+        for i in range(n, 0, -1)
+    ]
+    return payload
+
+
+class FakeX:
+    """X's create-tweet endpoint: numbered tweet ids, scripted failures, a record of each body.
+
+    A failure is (status, JSON answer), an exception to raise as the transport would, or a
+    whole (status, headers, body) answer. `refuse` holds the thread links X refuses by policy
+    ("reply", "quote"), as X's 2026 reply rule may: each such post is answered 403.
+    """
+
+    def __init__(self, http: Any, delay: float = 0.0) -> None:
+        self.bodies: list[dict[str, Any]] = []  # every post sent
+        self.created: list[dict[str, Any]] = []  # those answered 201
+        self.failures: list[Any] = []
+        self.refuse: set[str] = set()
+        self.delay = delay
+        self.lock = threading.Lock()
+        http.add_callback("POST", X_TWEETS_URL, callback=self)
+
+    def __call__(self, request: Any) -> tuple[int, dict[str, str], str]:
+        time.sleep(self.delay)  # widens the window for races
+        with self.lock:
+            body = json.loads(request.body)
+            self.bodies.append(body)
+            tie = "reply" if "reply" in body else "quote" if "quote_tweet_id" in body else None
+            if tie in self.refuse:
+                return 403, {}, json.dumps(REPLY_REFUSED)
+            if self.failures:
+                failure = self.failures.pop(0)
+                if isinstance(failure, Exception) or len(failure) == 3:
+                    return failure
+                status, answer = failure
+                return status, {}, json.dumps(answer)
+            tweet_id = str(1000 + len(self.bodies))
+            self.created.append(body)
+            return 201, {}, json.dumps({"data": {"id": tweet_id, "text": body["text"]}})
+
+    def replies(self) -> list[str | None]:
+        return [b.get("reply", {}).get("in_reply_to_tweet_id") for b in self.bodies]
+
+    def quotes(self) -> list[str | None]:
+        return [b.get("quote_tweet_id") for b in self.bodies]
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -241,6 +311,15 @@ def post(client: Any, payload: Any, *, ip: str = TRUSTED_IP, path: str = "/", **
     data = payload if isinstance(payload, bytes | str) else json.dumps(payload)
     headers = {"X-Forwarded-For": ip, "Content-Type": "application/json", **kwargs.pop("headers", {})}
     return client.post(path, data=data, headers=headers, **kwargs)
+
+
+def serve(handler: Any) -> Any:
+    """A test client for a handler from build_handler, for tests that pass it fake clocks."""
+    import flask
+
+    app = flask.Flask("handler")
+    app.add_url_rule("/", "webhook", lambda: handler(flask.request), methods=["POST"])
+    return app.test_client()
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:

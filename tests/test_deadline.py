@@ -8,12 +8,10 @@ import socket
 import threading
 from typing import Any
 
-import flask
 import pytest
 import requests
 import responses
-from conftest import PAGE_ID, PROJECT, RANGES_URL, X_TWEETS_URL, forward_to_gcs, post
-from test_ledger import incident
+from conftest import PAGE_ID, PROJECT, RANGES_URL, X_TWEETS_URL, forward_to_gcs, incident, post, serve
 
 from bot.deadline import Deadline, DeadlineExceededError
 
@@ -134,7 +132,7 @@ def test_a_connect_timeout_bounds_all_of_a_hosts_addresses_together(
 def test_a_long_incident_reads_a_bounded_number_of_earlier_records(
     make_client, http, state_bucket, gcs_server
 ) -> None:
-    from test_ledger import FakeX
+    from conftest import FakeX
 
     from bot.relay import MAX_EARLIER_READS
 
@@ -217,9 +215,7 @@ def test_every_call_of_a_request_takes_its_timeout_from_one_20_second_budget(
         "STATE_BUCKET": state_bucket,
     }
     handler = build_handler(env, clock=clock)
-    app = flask.Flask("deadline-test")
-    app.add_url_rule("/", "webhook", lambda: handler(flask.request), methods=["POST"])
-    client = app.test_client()
+    client = serve(handler)
 
     assert post(client, incident(1)).get_json()["result"] == "posted"  # warm: ranges, secrets
     hanging.set()

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import X_TWEETS_URL, FakeGcsServer, json_lines, load_fixture, post
+from conftest import SHORTLINK, FakeGcsServer, FakeX, incident, json_lines, post
 
 from bot.deadline import Deadline
 from bot.gcs_ledger import GcsStore
@@ -36,56 +36,7 @@ from bot.ledger import (
     take_over,
 )
 
-SHORTLINK = "https://stspg.io/inc1"
 LONG = Deadline(float("inf"))  # the rules, not the time: every call gets its full timeout
-
-
-def incident(n: int) -> dict[str, Any]:
-    """Incident `inc1` with its first n updates, newest first as Statuspage sends them."""
-    payload = load_fixture("incident.json")
-    payload["incident"].update(id="inc1", shortlink=SHORTLINK)
-    payload["incident"]["incident_updates"] = [
-        {
-            "id": f"upd{i}",
-            "body": f"Update number {i}.",
-            "status": "investigating" if i == 1 else "monitoring",
-            "created_at": f"2026-11-27T10:0{i}:00Z",
-        }
-        for i in range(n, 0, -1)
-    ]
-    return payload
-
-
-class FakeX:
-    """X's create-tweet endpoint: numbered tweet ids, scripted failures, a record of each body.
-
-    A failure is (status, JSON answer), an exception to raise as the transport would, or a
-    whole (status, headers, body) answer.
-    """
-
-    def __init__(self, http: Any, delay: float = 0.0) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.failures: list[Any] = []
-        self.delay = delay
-        self.lock = threading.Lock()
-        http.add_callback("POST", X_TWEETS_URL, callback=self)
-
-    def __call__(self, request: Any) -> tuple[int, dict[str, str], str]:
-        time.sleep(self.delay)  # widens the window for races
-        with self.lock:
-            body = json.loads(request.body)
-            self.bodies.append(body)
-            if self.failures:
-                failure = self.failures.pop(0)
-                if isinstance(failure, Exception) or len(failure) == 3:
-                    return failure
-                status, answer = failure
-                return status, {}, json.dumps(answer)
-            tweet_id = str(1000 + len(self.bodies))
-            return 201, {}, json.dumps({"data": {"id": tweet_id, "text": body["text"]}})
-
-    def replies(self) -> list[str | None]:
-        return [b.get("reply", {}).get("in_reply_to_tweet_id") for b in self.bodies]
 
 
 class CutShort(io.RawIOBase):
@@ -307,7 +258,9 @@ def test_failed_update_is_caught_up_before_the_next(make_client, http, secret_ma
 
     answer = post(client, incident(3)).get_json()
     assert answer["result"] == "posted"
-    assert answer["caught_up"] == [{"update_id": "upd2", "result": "posted", "tweet_id": "1005"}]
+    assert answer["caught_up"] == [
+        {"update_id": "upd2", "result": "posted", "tweet_id": "1005", "thread": "reply", "cost_usd": 0.2}
+    ]
     texts = [b["text"] for b in x.bodies]
     assert texts[-2:] == [
         f"[status] Monitoring: Update number 2. {SHORTLINK}",
@@ -329,7 +282,9 @@ def test_catch_up_stops_at_a_rate_limit(make_client, http, state_bucket) -> None
         assert post(client, incident(n)).get_json()["result"] == "failed"
     x.failures.append((429, {"title": "Too Many Requests"}))
     answer = post(client, incident(4)).get_json()
-    assert answer["caught_up"] == [{"update_id": "upd2", "result": "rate_limited", "tweet_id": None}]
+    assert answer["caught_up"] == [
+        {"update_id": "upd2", "result": "rate_limited", "tweet_id": None, "thread": "reply", "cost_usd": 0.0}
+    ]
     # Update 3 was not tried into the same limit; the new update was, and went out.
     assert [b["text"] for b in x.bodies[-2:]] == [
         f"[status] Monitoring: Update number 2. {SHORTLINK}",
@@ -450,12 +405,15 @@ def test_a_broken_answer_is_recorded_as_unknown_and_retried_only_with_the_same_t
     assert summary[-1]["severity"] == "ERROR" and summary[-1]["result"] == "unknown"
     record = record_of(state_bucket, "upd2")
     assert (record.state, record.attempts, record.maybe_posted) == ("unknown", 1, True)
-    assert record.text == x.bodies[1]["text"] and record.reply_to == "1001"
+    assert (record.text, record.parent, record.thread) == (x.bodies[1]["text"], "1001", "reply")
 
     # The next update: X says the same text is a duplicate, so the earlier attempt went out.
     x.failures.append(DUPLICATE_CONTENT)
     answer = post(client, incident(3)).get_json()
-    assert answer["caught_up"] == [{"update_id": "upd2", "result": "posted", "tweet_id": None}]
+    # Billed when it went out, not now.
+    assert answer["caught_up"] == [
+        {"update_id": "upd2", "result": "posted", "tweet_id": None, "thread": "reply", "cost_usd": 0.0}
+    ]
     assert x.bodies[2] == x.bodies[1]  # the same text, in reply to the same tweet
     assert answer["result"] == "posted"
     assert x.replies()[3] == "1001"  # the thread goes on from the last tweet whose id is known
@@ -522,7 +480,9 @@ def test_an_update_older_than_one_posted_is_superseded_and_never_posted(
     assert post(client, incident(1)).get_json()["result"] == "failed"
     x.failures += [outage] * 3  # u1's catch-up fails again; u2 then goes out
     answer = post(client, incident(2)).get_json()
-    assert answer["caught_up"] == [{"update_id": "upd1", "result": "failed", "tweet_id": None}]
+    assert answer["caught_up"] == [
+        {"update_id": "upd1", "result": "failed", "tweet_id": None, "thread": "standalone", "cost_usd": 0.0}
+    ]
     assert answer["result"] == "posted" and answer["superseded"] == ["upd1"]
     u2 = answer["tweet_id"]
     record = record_of(state_bucket, "upd1")

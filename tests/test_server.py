@@ -146,22 +146,40 @@ def test_server_logs_are_json_lines(server: str, log_file: Path) -> None:
     assert last["logging.googleapis.com/labels"]["execution_id"]
 
 
-def test_preview_cli_prints_the_tweet() -> None:
+def preview(*options: str, **env: str) -> list[str]:
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "preview", str(FIXTURES / "incident.json")],
+        [sys.executable, "-m", "bot", "preview", str(FIXTURES / "incident.json"), *options],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
-        env={"PATH": os.environ["PATH"]},
+        env={"PATH": os.environ["PATH"], **env},
     )
-    lines = result.stdout.splitlines()
-    assert lines[0] == (
-        "[status] Monitoring: A fix has been implemented and we are monitoring the results. "
-        "https://status.sentry.io/incidents/bt27tt1h1wsd?u=jwjgrfrf3pjj"
+    return result.stdout.splitlines()
+
+
+def test_preview_cli_prints_the_incidents_thread_and_its_cost() -> None:
+    link = "https://status.sentry.io/incidents/bt27tt1h1wsd?u=jwjgrfrf3pjj"
+    lines = preview()
+    assert lines[0] == "#1 standalone, update qbbsfhy5s9kk, weighted length 128/280, $0.200"
+    assert lines[6] == "#3 reply to #2, update drfcwbnpxnr6, weighted length 106/280, $0.200"
+    assert lines[7] == (
+        f"[status] Monitoring: A fix has been implemented and we are monitoring the results. {link}"
     )
-    assert lines[1] == "-- weighted length 106/280"
+    assert lines[-1] == (
+        "-- 3 tweet(s) with THREAD_MODE=reply, LINK_IN=every: about $0.600 at "
+        "X_POST_PRICE_USD=0.015, X_LINK_POST_PRICE_USD=0.2"
+    )
     assert json.loads((FIXTURES / "incident.json").read_text())  # the fixture is the seed's sample
+
+    # The options win over the environment; follow-ups drop the link and cost the plain price.
+    lines = preview("--thread-mode", "quote", "--link-in", "first", THREAD_UPDATES="false")
+    assert lines[1].endswith(link) and link not in lines[4] + lines[7]
+    assert lines[3] == "#2 quote of #1, update 2rryghr4qgrh, weighted length 118/280, $0.015"
+    assert lines[-1].startswith("-- 3 tweet(s) with THREAD_MODE=quote, LINK_IN=first: about $0.230 ")
+    lines = preview(THREAD_MODE="off", LINK_IN="first", X_LINK_POST_PRICE_USD="0.25")
+    assert [line.split(",")[0] for line in lines[0:9:3]] == [f"#{n} standalone" for n in (1, 2, 3)]
+    assert lines[-1].startswith("-- 3 tweet(s) with THREAD_MODE=off, LINK_IN=first: about $0.750 ")
 
 
 def test_snapshot_keeps_only_trusted_ranges_and_refuses_an_empty_list(

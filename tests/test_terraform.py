@@ -26,6 +26,8 @@ TERRAFORM = ROOT / "terraform"
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 # Read by the code, deliberately left to their production defaults by Terraform.
 DEFAULTED = {"ATLASSIAN_IP_RANGES_URL", "IP_RANGES_TTL_SECONDS", "IP_RANGES_SNAPSHOT", "EXTRA_ALLOWED_CIDRS"}
+# Read for older deployments; Terraform folds its variable into THREAD_MODE instead.
+DEPRECATED = {"THREAD_UPDATES"}
 
 
 def load() -> dict[str, Any]:
@@ -96,8 +98,9 @@ def test_service_config_limits() -> None:
 
 def test_every_variable_the_code_reads_is_set_or_deliberately_defaulted() -> None:
     deployed = set(LOCALS["environment"]) | set(LOCALS["optional_environment"])
-    assert env_reads() - DEFAULTED <= deployed
-    assert env_reads() >= DEFAULTED, "a defaulted variable the code no longer reads"
+    assert env_reads() - DEFAULTED - DEPRECATED <= deployed
+    assert env_reads() >= DEFAULTED | DEPRECATED, "a defaulted variable the code no longer reads"
+    assert not DEPRECATED & deployed
     assert SERVICE["environment_variables"].startswith(
         "${merge(local.environment, {for k, v in local.optional"
     )
@@ -116,6 +119,11 @@ def test_the_deployed_environment_starts_the_function() -> None:
     def value(expression: str) -> str:
         if expression == "${google_storage_bucket.state.name}":
             return "proj-incident-twitter-bot-state"
+        if expression == "${local.thread_mode}":  # neither thread_mode nor thread_updates set
+            assert LOCALS["thread_mode"] == (
+                '${coalesce(var.thread_mode, var.thread_updates == false ? "off" : "reply")}'
+            )
+            return "reply"
         match = re.fullmatch(r"\$\{(?:tostring\()?var\.(\w+)\)?\}", expression)
         if not match:
             return expression
@@ -132,7 +140,9 @@ def test_the_deployed_environment_starts_the_function() -> None:
         2,
     )
     assert config.dry_run is False
-    assert config.state_bucket == "proj-incident-twitter-bot-state" and config.thread_updates is True
+    assert config.state_bucket == "proj-incident-twitter-bot-state"
+    assert (config.thread_mode, config.link_in, config.thread_retry_hours) == ("reply", "every", 24)
+    assert (config.x_post_price_usd, config.x_link_post_price_usd) == (0.015, 0.2)
     with pytest.raises(ConfigError):
         Config.from_env({k: v for k, v in env.items() if k != "STATUSPAGE_PAGE_ID"})
 

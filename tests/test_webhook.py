@@ -96,6 +96,8 @@ def test_posts_newest_update_as_signed_tweet(make_client, http, secret_manager, 
         "result": "posted",
         "reason": "tweet created",
         "tweet_id": "1790000000000000001",
+        "thread": "standalone",  # the incident's first tweet here
+        "cost_usd": 0.2,  # it carries a link
         "text": EXPECTED_TEXT,
         "incident_id": "lbkhbwn21v5q",
         "update_id": "drfcwbnpxnr6",
@@ -467,7 +469,15 @@ def test_other_403_is_failed_with_what_to_fix(make_client, http, secret_manager,
     assert len(x_calls(http)) == 1
 
 
-def test_429_is_rate_limited_and_logs_the_limits(make_client, http, secret_manager, capsys):
+@pytest.mark.parametrize(
+    ("app_remaining", "reset_at"),
+    [
+        ("5", "2026-09-21T15:13:20+00:00"),  # the later of the two exhausted limits
+        ("0", "2026-09-21T16:13:20+00:00"),  # the app's 24-hour limit, exhausted and later still
+    ],
+)
+@pytest.mark.usefixtures("secret_manager")
+def test_429_is_rate_limited_and_logs_the_limits(make_client, http, capsys, app_remaining, reset_at):
     headers = {
         "x-rate-limit-limit": "100",
         "x-rate-limit-remaining": "0",
@@ -475,6 +485,9 @@ def test_429_is_rate_limited_and_logs_the_limits(make_client, http, secret_manag
         "x-user-limit-24hour-limit": "17",
         "x-user-limit-24hour-remaining": "0",
         "x-user-limit-24hour-reset": "1790003600",
+        "x-app-limit-24hour-limit": "1667",
+        "x-app-limit-24hour-remaining": app_remaining,
+        "x-app-limit-24hour-reset": "1790007200",
     }
     x_answers(http, {"status": 429, "json": {"title": "Too Many Requests"}, "headers": headers})
     response = post(make_client(), INCIDENT)
@@ -484,8 +497,9 @@ def test_429_is_rate_limited_and_logs_the_limits(make_client, http, secret_manag
         line for line in json_lines(capsys.readouterr().out) if line.get("headers") and "reset_at" in line
     ]
     assert line["headers"] == headers
-    assert line["reset_at"] == "2026-09-21T15:13:20+00:00"  # the later of the two exhausted limits
+    assert line["reset_at"] == reset_at
     assert line["severity"] == "WARNING"
+    assert f"posting resumes after {reset_at} " in response.get_json()["reason"]
 
 
 def test_5xx_is_retried_then_posted(make_client, http, secret_manager):
