@@ -249,6 +249,38 @@ def test_off_sends_neither_reply_nor_quote_and_keeps_every_link(make_client, htt
     assert [(a["thread"], a["cost_usd"]) for a in answers] == [("standalone", 0.2)] * 3
 
 
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"THREAD_MODE": "replies"}, "THREAD_MODE='replies' is not one of: reply, quote, off"),
+        ({"THREAD_UPDATES": "false", "THREAD_MODE": "quote"}, "contradicts THREAD_MODE='quote'"),
+        ({"THREAD_UPDATES": "true", "THREAD_MODE": "off"}, "contradicts THREAD_MODE='off'"),
+        ({"LINK_IN": "last"}, "LINK_IN='last' is not one of: every, first"),
+        ({"THREAD_RETRY_HOURS": "0"}, "THREAD_RETRY_HOURS must be at least 1"),
+        ({"X_POST_PRICE_USD": "nan"}, "X_POST_PRICE_USD must be a price"),
+        ({"X_LINK_POST_PRICE_USD": "twenty cents"}, "X_LINK_POST_PRICE_USD='twenty cents' is not a number"),
+        # Every follow-up would be empty without its link.
+        ({"LINK_IN": "first", "TWEET_TEMPLATE": "{url}"}, "for a follow-up without the link (LINK_IN=first)"),
+    ],
+)
+def test_a_bad_thread_or_price_setting_stops_the_start_naming_it(make_client, env, named) -> None:
+    from bot.config import ConfigError
+
+    with pytest.raises(ConfigError) as error:
+        make_client(**env)
+    assert named in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("env", "mode"),
+    [({"THREAD_UPDATES": "true", "THREAD_MODE": "quote"}, "quote"), ({"THREAD_UPDATES": "no"}, "off")],
+)
+def test_thread_updates_agreeing_with_thread_mode_starts(make_client, capsys, env, mode) -> None:
+    make_client(**env)
+    (started,) = [line for line in json_lines(capsys.readouterr().out) if line["message"].endswith("started")]
+    assert (started["thread_mode"], started["link_in"]) == (mode, "every")
+
+
 # --- LINK_IN and cost_usd ---------------------------------------------------------------------
 
 
