@@ -1,16 +1,22 @@
-"""Cloud Functions entry point. The work is done in `bot/`; see bot/handler.py."""
+"""Cloud Functions entry points. The work is done in `bot/`; see bot/handler.py and bot/sweep.py."""
 
 import os
 
 import functions_framework
 
-from bot.app import build_handler
+from bot.app import build_app
 
 # Built at import, so a missing setting stops the instance at start with a clear message.
-_handler = build_handler(os.environ)
+_app = build_app(os.environ)
 
 
 @functions_framework.http
 def handle_webhook(request):
     """Statuspage webhook: POST an incident update, get a JSON result."""
-    return _handler(request)
+    return _app.webhook(request)
+
+
+@functions_framework.http
+def handle_sweep(request):
+    """Cloud Scheduler, every few minutes: post what no webhook brought; a JSON report."""
+    return _app.sweep(request)

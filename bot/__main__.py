@@ -3,6 +3,8 @@
 `python -m bot preview PAYLOAD.json`: print the thread of tweets a payload's incident makes,
 offline, with what each costs.
 `python -m bot snapshot`: save Atlassian's Statuspage ranges for bundling at deploy time.
+`python -m bot sweep [--dry-run]`: run one sweep from here (bot/operator_tools.py).
+`python -m bot ledger show INCIDENT_ID | failed`: read the ledger (bot/operator_tools.py).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import sys
 from pathlib import Path
 
+from bot import operator_tools
 from bot.allowlist import FETCH_TIMEOUT_SECONDS, http_fetch
 from bot.config import (
     DEFAULT_IP_RANGES_URL,
@@ -38,9 +41,21 @@ def main(argv: list[str] | None = None) -> int:
     snapshot = commands.add_parser("snapshot", help="save Atlassian's Statuspage IP ranges for deploy")
     snapshot.add_argument("--url", default=os.environ.get("ATLASSIAN_IP_RANGES_URL") or DEFAULT_IP_RANGES_URL)
     snapshot.add_argument("--output", type=Path, default=DEFAULT_SNAPSHOT_PATH)
+    sweep = commands.add_parser("sweep", help="run one sweep against STATUSPAGE_URL; print its report")
+    sweep.add_argument(
+        "--dry-run", action="store_true", help="post nothing, write nothing: list what it would post"
+    )
+    ledger = commands.add_parser("ledger", help="read the ledger in STATE_BUCKET")
+    reads = ledger.add_subparsers(dest="read", required=True)
+    reads.add_parser("show", help="each update's record of one incident").add_argument("incident_id")
+    reads.add_parser("failed", help="what failed or was given up")
     args = parser.parse_args(argv)
     if args.command == "snapshot":
         return _snapshot(args.url, args.output)
+    if args.command == "sweep":
+        return operator_tools.sweep(os.environ, dry_run=args.dry_run)
+    if args.command == "ledger":
+        return operator_tools.ledger(os.environ, args.read, getattr(args, "incident_id", None))
     return _preview(args.payload, args.thread_mode, args.link_in)
 
 

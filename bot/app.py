@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
-from bot import connect, logs
-from bot.allowlist import Allowlist
+from bot import connect, heartbeat, logs
+from bot.allowlist import Allowlist, Fetch, http_fetch
 from bot.config import Config, ConfigError
 from bot.handler import Handler
 from bot.ledger import MemoryStore, Store
 from bot.relay import Relay
 from bot.secret_store import SecretStore
+from bot.sweep import Sweep
 from bot.thread import ThreadRules
 from bot.thread_refusal import RefusalMemory
 from bot.tweet import TemplateError, check_template
@@ -21,15 +24,34 @@ from bot.x_client import XClient
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class App:
+    """The two entry points, sharing one configuration, ledger, relay and X client."""
+
+    config: Config
+    webhook: Handler
+    sweep: Sweep
+
+
 def build_handler(
     env: Mapping[str, str],
     clock: Callable[[], float] = time.monotonic,
     wall_clock: Callable[[], float] = time.time,
 ) -> Handler:
+    """The webhook's handler alone (see build_app)."""
+    return build_app(env, clock, wall_clock).webhook
+
+
+def build_app(
+    env: Mapping[str, str],
+    clock: Callable[[], float] = time.monotonic,
+    wall_clock: Callable[[], float] = time.time,
+    fetch: Fetch = http_fetch,
+) -> App:
     """Raise ConfigError, with what to fix, rather than start misconfigured.
 
     `clock` times each request's deadline, `wall_clock` the ledger's retry windows and X's
-    refusals (tests pass fake ones).
+    refusals, `fetch` reads the sweep's source (tests pass fake ones).
     """
     logs.configure()
     connect.install()  # a connect timeout bounds all of a host's addresses together
@@ -76,7 +98,20 @@ def build_handler(
             }
         },
     )
-    return Handler(config, allowlist, secrets, relay, clock)
+    beat = functools.partial(heartbeat.beat, store)
+    return App(
+        config,
+        Handler(
+            config,
+            allowlist,
+            secrets,
+            relay,
+            clock,
+            heartbeat=None if config.dry_run else beat,
+            wall_clock=wall_clock,
+        ),
+        Sweep(config, store, relay, fetch=fetch, clock=clock, wall_clock=wall_clock),
+    )
 
 
 def _store(config: Config) -> Store:

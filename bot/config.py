@@ -6,6 +6,7 @@ import ipaddress
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -46,6 +47,9 @@ class Config:
     thread_retry_hours: int = 24
     x_post_price_usd: float = 0.015
     x_link_post_price_usd: float = 0.20
+    sweep_grace_seconds: int = 120
+    sweep_max_posts: int = 10
+    sweep_since: float | None = None  # epoch seconds; overrides the sweep's watermark
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
@@ -83,6 +87,9 @@ class Config:
             thread_retry_hours=_int(env, "THREAD_RETRY_HOURS", 24, minimum=1),
             x_post_price_usd=_price(env, "X_POST_PRICE_USD", 0.015),
             x_link_post_price_usd=_price(env, "X_LINK_POST_PRICE_USD", 0.20),
+            sweep_grace_seconds=_int(env, "SWEEP_GRACE_SECONDS", 120, minimum=0),
+            sweep_max_posts=_int(env, "SWEEP_MAX_POSTS", 10, minimum=1),
+            sweep_since=_time(env, "SWEEP_SINCE"),
         )
         config._check()
         return config
@@ -90,6 +97,8 @@ class Config:
     def _check(self) -> None:
         if not _is_http_url(self.ip_ranges_url):
             raise ConfigError("ATLASSIAN_IP_RANGES_URL must be an http(s) URL.")
+        if self.page_url and not _is_http_url(self.page_url):
+            raise ConfigError("STATUSPAGE_URL must be the public status page's http(s) URL.")
         if self.post_component_updates and not (self.page_url and _is_http_url(self.page_url)):
             raise ConfigError(
                 "POST_COMPONENT_UPDATES=true needs STATUSPAGE_URL, the public status "
@@ -155,6 +164,20 @@ def _thread_mode(env: Mapping[str, str]) -> str:
             "remove THREAD_UPDATES (THREAD_MODE replaces it; THREAD_MODE=off is THREAD_UPDATES=false)."
         )
     return mode
+
+
+def _time(env: Mapping[str, str], name: str) -> float | None:
+    """An ISO-8601 time with its offset, as epoch seconds."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not an ISO-8601 time, e.g. 2026-11-01T00:00:00Z.") from None
+    if parsed.tzinfo is None:
+        raise ConfigError(f"{name}={raw!r} has no offset: add Z (UTC) or +hh:mm.")
+    return parsed.timestamp()
 
 
 def _price(env: Mapping[str, str], name: str, default: float) -> float:

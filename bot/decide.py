@@ -51,9 +51,13 @@ def decide(raw: bytes, config: Config) -> Post | Ignore:
             template=config.tweet_template,
         )
         return Post(tweet.text, tweet.weighted_length, "component", None, event.id)
-    update = event.latest_update()
-    tweet = tweet_for(event, update, config.tweet_template)
-    return Post(tweet.text, tweet.weighted_length, "incident", event.id, update.id, event)
+    return post_for(event, event.latest_update(), config.tweet_template)
+
+
+def post_for(incident: Incident, update: IncidentUpdate, template: str | None) -> Post:
+    """The post of one update of an incident, with the incident for its thread."""
+    tweet = tweet_for(incident, update, template)
+    return Post(tweet.text, tweet.weighted_length, "incident", incident.id, update.id, incident)
 
 
 def tweet_for(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from bot.deadline import Deadline, DeadlineExceededError, split
@@ -92,6 +93,21 @@ class GcsStore:
             )
         except Exception as exc:
             raise self._error("write", blob.name, exc) from exc
+
+    def scan(self, deadline: Deadline) -> list[Record]:
+        """Every record in the bucket, read side by side: for the operator's CLI, not a request."""
+        self._object(PREFIX)  # starts the client, or raises LedgerError saying why not
+        try:
+            timeout, retry = self._limits(deadline)
+            blobs = list(self._bucket.list_blobs(prefix=PREFIX, timeout=timeout, retry=retry))
+            with ThreadPoolExecutor(max_workers=16) as pool:
+                data = list(pool.map(lambda b: b.download_as_bytes(timeout=timeout, retry=retry), blobs))
+        except Exception as exc:
+            raise self._error("list", "the records", exc) from exc
+        try:
+            return [Record.from_json(json.loads(d)) for d in data]
+        except (ValueError, TypeError) as exc:
+            raise LedgerError(f"a ledger record in gs://{self._bucket_name} is corrupt: {exc}") from exc
 
     def _write(self, record: Record, generation: int, deadline: Deadline) -> Entry | None:
         from google.api_core.exceptions import PreconditionFailed

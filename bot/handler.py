@@ -39,12 +39,17 @@ class Handler:
         secrets: SecretStore,
         relay: Relay,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        heartbeat: Callable[[str, float, Deadline], None] | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._config = config
         self._allowlist = allowlist
         self._secrets = secrets
         self._relay = relay
         self._clock = clock
+        self._heartbeat = heartbeat  # (update id, now, deadline): a genuine delivery came
+        self._wall = wall_clock
         self._token_reread_at = float("-inf")
         # Read on an instance's first request, side by side with the IP ranges fetch: the
         # secrets, and whether X refuses thread links (the ledger).
@@ -116,7 +121,10 @@ class Handler:
         }
         if self._config.dry_run:
             return self._answer("dry_run", "DRY_RUN is on; nothing was posted", fields)
-        delivery = self._relay.deliver(decision, deadline)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            if self._heartbeat is not None:  # side by side: the post does not wait for it
+                pool.submit(self._heartbeat, decision.update_id, self._wall(), deadline)
+            delivery = self._relay.deliver(decision, deadline)
         fields["attempts"] = delivery.attempts
         if delivery.text is not None:  # X was called: what it was sent, how, and its price
             fields |= {

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
 from bot.deadline import Deadline
@@ -101,6 +102,11 @@ class Store(Protocol):
 
     def write_meta(self, name: str, data: dict, deadline: Deadline) -> None:
         """Write it whole, whoever wrote it last."""
+
+
+def iso(epoch: float) -> str:
+    """An epoch time as the ledger's meta objects and log lines show it, for people."""
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
 
 
 def retryable(record: Record, now: float) -> bool:

@@ -37,6 +37,8 @@ class IncidentUpdate:
     status: str
     created_at: datetime
     display_at: datetime | None
+    # False when the operator published the update without notifying subscribers.
+    deliver_notifications: bool = True
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class Incident:
     shortlink: str
     status: str
     updates: tuple[IncidentUpdate, ...]
+    updated_at: str | None = None  # as Statuspage wrote it: it changes whenever the incident does
 
     def ordered_updates(self) -> list[IncidentUpdate]:
         """Oldest first, by created_at, then display_at; the payload's order is not relied on."""
@@ -80,13 +83,14 @@ def parse_payload(data: Any, page_id: str) -> Incident | ComponentChange:
     if got_page != page_id:
         raise Ignored(f"page.id {got_page!r} is not this function's page")
     if "incident" in data:
-        return _incident(data["incident"])
+        return parse_incident(data["incident"])
     if "component_update" in data or "component" in data:
         return _component(data.get("component_update"), data.get("component"))
     raise Ignored("payload has neither an incident nor a component update")
 
 
-def _incident(raw: Any) -> Incident:
+def parse_incident(raw: Any) -> Incident:
+    """One incident object, as a webhook carries it and the public API lists it."""
     if not isinstance(raw, dict):
         raise Ignored("missing or invalid field: incident")
     shortlink = _text(raw, "shortlink", "incident")
@@ -99,12 +103,14 @@ def _incident(raw: Any) -> Incident:
     if not isinstance(updates, list) or not updates:
         raise Ignored("missing or invalid field: incident.incident_updates (not a non-empty list)")
     name = raw.get("name")
+    updated_at = raw.get("updated_at")
     return Incident(
         id=_id(raw, "id", "incident"),
         name=name if isinstance(name, str) else "",
         shortlink=shortlink,
         status=_status(raw, "incident"),
         updates=tuple(_update(u, f"incident.incident_updates[{i}]") for i, u in enumerate(updates)),
+        updated_at=updated_at if isinstance(updated_at, str) else None,
     )
 
 
@@ -122,6 +128,7 @@ def _update(raw: Any, where: str) -> IncidentUpdate:
         created_at=_time(raw.get("created_at"), f"{where}.created_at"),
         # display_at only breaks ties, so a bad one is dropped rather than rejecting the update.
         display_at=_parse_time(display_at) if isinstance(display_at, str) else None,
+        deliver_notifications=raw.get("deliver_notifications") is not False,
     )
 
 

@@ -14,10 +14,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from bot.deadline import Deadline
-from bot.ledger import LedgerError, Store
+from bot.ledger import LedgerError, Store, iso
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +32,8 @@ class Refusal:
 
     def describe(self) -> str:
         return (
-            f"X refused a {self.mode} at {_iso(self.at)} ({self.message}); "
-            f"{'replies' if self.mode == 'reply' else 'quotes'} are tried again after {_iso(self.until)}"
+            f"X refused a {self.mode} at {iso(self.at)} ({self.message}); "
+            f"{'replies' if self.mode == 'reply' else 'quotes'} are tried again after {iso(self.until)}"
         )
 
 
@@ -96,7 +95,7 @@ class RefusalMemory:
                 {
                     "mode": refusal.mode,
                     "at": refusal.at,
-                    "at_iso": _iso(refusal.at),
+                    "at_iso": iso(refusal.at),
                     "message": refusal.message,
                 },
                 deadline,
@@ -135,13 +134,9 @@ class RefusalMemory:
             extra={
                 "json_fields": {
                     "thread_refused": refusal.mode,
-                    "refused_at": _iso(refusal.at),
-                    "retry_after": _iso(refusal.until),
+                    "refused_at": iso(refusal.at),
+                    "retry_after": iso(refusal.until),
                     "x_message": refusal.message,
                 }
             },
         )
-
-
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")

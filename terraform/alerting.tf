@@ -1,13 +1,14 @@
 # Someone must learn that tweets stopped going out: count the log lines whose result is
-# failed, unknown (the tweet may or may not exist) or rate_limited, summary and catch-up
-# lines alike, and e-mail alert_email when any appear.
+# failed, unknown (the tweet may or may not exist) or rate_limited, summary, catch-up and
+# sweep lines alike, and missed_by_webhook (the sweep found an update no webhook brought: the
+# webhook may be quarantined), and e-mail alert_email when any appear.
 resource "google_logging_metric" "undelivered" {
   name        = "${var.function_name}/undelivered_updates"
-  description = "Updates not known to be posted: result failed, unknown or rate_limited."
+  description = "Updates not known to be posted (result failed, unknown or rate_limited), and updates no webhook brought (missed_by_webhook)."
   filter      = <<-EOT
     resource.type="cloud_run_revision"
-    resource.labels.service_name="${var.function_name}"
-    jsonPayload.result=("failed" OR "unknown" OR "rate_limited")
+    resource.labels.service_name=("${var.function_name}" OR "${local.sweep_name}")
+    jsonPayload.result=("failed" OR "unknown" OR "rate_limited" OR "missed_by_webhook")
   EOT
 
   metric_descriptor {
@@ -16,7 +17,7 @@ resource "google_logging_metric" "undelivered" {
     labels {
       key         = "result"
       value_type  = "STRING"
-      description = "failed, unknown or rate_limited"
+      description = "failed, unknown, rate_limited or missed_by_webhook"
     }
   }
   label_extractors = {
@@ -39,7 +40,7 @@ resource "google_monitoring_alert_policy" "undelivered" {
   notification_channels = [google_monitoring_notification_channel.email[0].id]
 
   conditions {
-    display_name = "failed, unknown or rate_limited results"
+    display_name = "failed, unknown, rate_limited or missed_by_webhook results"
     condition_threshold {
       filter          = "resource.type = \"cloud_run_revision\" AND metric.type = \"logging.googleapis.com/user/${google_logging_metric.undelivered.name}\""
       comparison      = "COMPARISON_GT"
@@ -58,6 +59,6 @@ resource "google_monitoring_alert_policy" "undelivered" {
 
   documentation {
     mime_type = "text/markdown"
-    content   = "An incident update was not posted to X, or may not have been (unknown). Open the function's logs, filter on `jsonPayload.result=(\"failed\" OR \"unknown\" OR \"rate_limited\")`, and follow the ERROR line's advice (README, Operations). For unknown, look at the account first: the tweet may be there. Post the update by hand if it matters."
+    content   = "An incident update was not posted to X, or may not have been (unknown), or reached the relay only through the sweep (missed_by_webhook: check the webhook subscriber in Statuspage, it may be quarantined). Open the functions' logs, filter on `jsonPayload.result=(\"failed\" OR \"unknown\" OR \"rate_limited\" OR \"missed_by_webhook\")`, and follow the ERROR line's advice (README, Operations). For unknown, look at the account first: the tweet may be there. Post the update by hand if it matters."
   }
 }

@@ -24,6 +24,8 @@ locals {
     LINK_IN                = var.link_in
     X_POST_PRICE_USD       = tostring(var.x_post_price_usd)
     X_LINK_POST_PRICE_USD  = tostring(var.x_link_post_price_usd)
+    SWEEP_MAX_POSTS        = tostring(var.sweep_max_posts)
+    SWEEP_GRACE_SECONDS    = tostring(var.sweep_grace_seconds)
     LOG_EXECUTION_ID       = "true"
     # functions-framework's gunicorn threads: one per request the instance is sent at once.
     THREADS = tostring(var.max_instance_request_concurrency)
@@ -34,6 +36,7 @@ locals {
     STATUSPAGE_URL       = var.statuspage_url
     TWEET_TEMPLATE       = var.tweet_template
     SENTRY_DSN           = var.sentry_dsn
+    SWEEP_SINCE          = var.sweep_since
   }
 }
 

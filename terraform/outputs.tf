@@ -15,3 +15,8 @@ output "secret_ids" {
   description = "Secrets whose values to add with `gcloud secrets versions add`."
   value       = local.secret_ids
 }
+
+output "state_bucket" {
+  description = "The ledger's bucket: STATE_BUCKET for `python -m bot ledger`."
+  value       = google_storage_bucket.state.name
+}

@@ -193,3 +193,53 @@ variable "sentry_dsn" {
   default     = ""
   description = "Optional Sentry DSN for error reports. A DSN only allows sending events, so it is configuration, not a secret."
 }
+
+variable "sweep_enabled" {
+  type        = bool
+  default     = true
+  description = "Deploy the sweep: a private function that Cloud Scheduler runs every sweep_schedule, which posts the updates no webhook brought and alerts when the webhook misses one (README, Two paths). Needs statuspage_url."
+}
+
+variable "sweep_schedule" {
+  type        = string
+  default     = "*/5 * * * *"
+  description = "When the sweep runs: a cron schedule of five fields, in UTC."
+
+  validation {
+    condition     = length(regexall("^\\S+( \\S+){4}$", trimspace(var.sweep_schedule))) == 1
+    error_message = "sweep_schedule must be a cron schedule of five fields, e.g. \"*/5 * * * *\"."
+  }
+}
+
+variable "sweep_max_posts" {
+  type        = number
+  default     = 10
+  description = "At most this many posts per sweep run, which bounds what a run can spend if something is wrong."
+
+  validation {
+    condition     = var.sweep_max_posts >= 1 && var.sweep_max_posts <= 100 && floor(var.sweep_max_posts) == var.sweep_max_posts
+    error_message = "sweep_max_posts must be a whole number from 1 to 100."
+  }
+}
+
+variable "sweep_grace_seconds" {
+  type        = number
+  default     = 120
+  description = "The sweep leaves updates younger than this to the webhook."
+
+  validation {
+    condition     = var.sweep_grace_seconds >= 0 && var.sweep_grace_seconds <= 3600 && floor(var.sweep_grace_seconds) == var.sweep_grace_seconds
+    error_message = "sweep_grace_seconds must be a whole number of seconds from 0 to 3600."
+  }
+}
+
+variable "sweep_since" {
+  type        = string
+  default     = ""
+  description = "Optional RFC 3339 time, e.g. 2026-11-01T00:00:00Z: the sweep posts updates published since then (a deliberate backfill). Empty: since its first run."
+
+  validation {
+    condition     = var.sweep_since == "" || can(formatdate("YYYY", var.sweep_since))
+    error_message = "sweep_since must be empty or an RFC 3339 time such as 2026-11-01T00:00:00Z."
+  }
+}

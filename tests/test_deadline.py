@@ -175,16 +175,24 @@ def test_every_call_of_a_request_takes_its_timeout_from_one_20_second_budget(
     calls: list[tuple[str, float, float]] = []  # (what, budget left at its start, its timeout)
     started = [0.0]
 
+    heartbeats: list[tuple[float, float]] = []  # (budget left at its start, its timeout)
+
     def wait(what: str, timeout: Any) -> None:
         seconds = sum(timeout) if isinstance(timeout, tuple) else float(timeout)
-        if hanging.is_set():
-            calls.append((what, 20 - (clock.now - started[0]), seconds))
-            clock.wait(seconds)
+        if not hanging.is_set():
+            return
+        if "heartbeat" in what:  # written side by side with the post: it takes no turn of its own
+            heartbeats.append((20 - (clock.now - started[0]), seconds))
+            return
+        calls.append((what, 20 - (clock.now - started[0]), seconds))
+        clock.wait(seconds)
 
     # The ledger: fake-gcs-server, reached through a callback that first waits the timeout.
-    forward_to_gcs(
-        http, gcs_server, lambda request: wait(f"ledger {request.method}", request.req_kwargs["timeout"])
-    )
+    def what(request: Any) -> str:
+        body = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
+        return "heartbeat" if b"meta/heartbeat.json" in body else f"ledger {request.method}"
+
+    forward_to_gcs(http, gcs_server, lambda request: wait(what(request), request.req_kwargs["timeout"]))
 
     answers = iter([(201, "1001"), (401, None), (201, "1002")])
 
@@ -236,5 +244,8 @@ def test_every_call_of_a_request_takes_its_timeout_from_one_20_second_budget(
     # The post, its credentials' re-read included (four reads at once: one wait), kept to X's
     # own budget of 10 s.
     assert calls[2][2] + calls[3][2] <= 10
+    # The webhook's heartbeat, written beside the claim, within the budget too.
+    ((left, timeout),) = heartbeats
+    assert 0 < timeout <= left
     assert answer["result"] == "failed" and "out of time" in answer["reason"]
     assert "retried with the incident's next delivery" in answer["reason"]

@@ -50,11 +50,13 @@ def ranges_url() -> Iterator[str]:
     server.shutdown()
 
 
-def start(env: dict[str, str], port: int, stdout=subprocess.PIPE) -> subprocess.Popen:
+def start(
+    env: dict[str, str], port: int, stdout=subprocess.PIPE, target: str = "handle_webhook"
+) -> subprocess.Popen:
     return subprocess.Popen(
         [
             str(FUNCTIONS_FRAMEWORK),
-            *("--target", "handle_webhook", "--source", "main.py"),
+            *("--target", target, "--source", "main.py"),
             *("--host", "127.0.0.1", "--port", str(port)),
         ],
         cwd=ROOT,
@@ -63,6 +65,146 @@ def start(env: dict[str, str], port: int, stdout=subprocess.PIPE) -> subprocess.
         stderr=subprocess.STDOUT if stdout is subprocess.PIPE else subprocess.PIPE,
         text=True,
     )
+
+
+@pytest.fixture(scope="module")
+def statuspage_url() -> Iterator[str]:
+    """Statuspage's public API, from loopback: the sample incident, and no maintenance."""
+    incident = json.loads((FIXTURES / "incident.json").read_text())["incident"]
+    documents = {
+        "/api/v2/incidents.json": {"page": {"id": PAGE_ID}, "incidents": [incident]},
+        "/api/v2/scheduled-maintenances.json": {"page": {"id": PAGE_ID}, "scheduled_maintenances": []},
+    }
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path not in documents:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(json.dumps(documents[self.path]).encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def sweep_env(statuspage_url: str, tmp_path: Path) -> dict[str, str]:
+    return {
+        "STATUSPAGE_PAGE_ID": PAGE_ID,
+        "STATUSPAGE_URL": statuspage_url,
+        "SWEEP_SINCE": "2013-05-01T00:00:00Z",  # the sample's updates are from 2013-05-29
+        "IP_RANGES_SNAPSHOT": str(tmp_path / "none.json"),
+    }
+
+
+WOULD_POST = ["qbbsfhy5s9kk", "2rryghr4qgrh", "drfcwbnpxnr6"]  # the sample's updates, oldest first
+
+
+def test_handle_sweep_is_served_by_the_real_functions_framework(statuspage_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    process = start({**sweep_env(statuspage_url, tmp_path), "DRY_RUN": "true"}, port, target="handle_sweep")
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = requests.post(f"http://127.0.0.1:{port}/", timeout=10)
+                break
+            except requests.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"functions-framework did not start:\n{process.communicate()[0]}")
+                time.sleep(0.1)
+    finally:
+        process.terminate()
+        out = process.communicate(timeout=10)[0]
+    assert response.status_code == 200
+    answer = response.json()
+    assert [w["update_id"] for w in answer["would_post"]] == WOULD_POST
+    assert answer["posted"] == [] and answer["checked"] == 3
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert any(line["message"].startswith("Sweep: checked 3") for line in lines)
+
+
+def test_sweep_cli_dry_run_prints_what_it_would_post(statuspage_url: str, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "sweep", "--dry-run"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": os.environ["PATH"], **sweep_env(statuspage_url, tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)  # stdout is the report alone; the log lines went to stderr
+    assert [w["update_id"] for w in report["would_post"]] == WOULD_POST
+    assert report["would_post"][0]["text"].startswith("[status] Investigating: The cloud")
+    assert "Sweep: checked 3" in result.stderr
+
+
+def ledger_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "ledger", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": os.environ["PATH"], "NO_GCE_CHECK": "true", **env},
+    )
+
+
+def test_ledger_cli_shows_an_incident_and_what_failed(state_bucket: str, gcs_server) -> None:
+    from bot.deadline import Deadline
+    from bot.gcs_ledger import GcsStore
+    from bot.ledger import Record
+
+    now = time.time()
+    for record in (
+        Record("u1", "inc1", "posted", now - 600, now - 600, 1, "1001", thread="standalone"),
+        Record("u2", "inc1", "failed", now - 300, now - 300, 2, None, "failed: X 503", parent="1001"),
+        Record("u3", "inc2", "failed", now - 90000, now - 90000, 5, None, "failed: X 402"),
+    ):
+        GcsStore(state_bucket, project="test-project").create(record, Deadline(float("inf")))
+    env = {"STATE_BUCKET": state_bucket, "STORAGE_EMULATOR_HOST": gcs_server.url}
+
+    shown = ledger_cli("show", "inc1", **env)
+    assert shown.returncode == 0, shown.stderr
+    rows = [line.split("\t") for line in shown.stdout.splitlines()]
+    assert rows[0] == [
+        "update_id",
+        "state",
+        "attempts",
+        "tweet_id",
+        "thread",
+        "parent",
+        "first_claimed",
+        "error",
+    ]
+    assert rows[2][7] == "failed: X 503"
+    assert [r[:6] for r in rows[1:]] == [
+        ["u1", "posted", "1", "1001", "standalone", "-"],
+        ["u2", "failed (retried)", "2", "-", "-", "1001"],
+    ]
+    failed = ledger_cli("failed", **env)
+    assert [line.split("\t")[:2] for line in failed.stdout.splitlines()[1:]] == [
+        ["u3", "failed (given up)"],
+        ["u2", "failed (retried)"],
+    ]
+    assert ledger_cli("show", "nope", **env).returncode == 1
+
+
+def test_ledger_cli_says_when_there_are_no_credentials(tmp_path: Path) -> None:
+    result = ledger_cli("failed", STATE_BUCKET="some-bucket", HOME=str(tmp_path))
+    assert result.returncode == 1
+    assert "gcloud auth application-default login" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = ledger_cli("failed", HOME=str(tmp_path))
+    assert result.returncode == 2 and "set STATE_BUCKET" in result.stderr
 
 
 @pytest.fixture(scope="module")

@@ -202,6 +202,59 @@ def test_the_function_account_has_least_privilege() -> None:
     public = resources["google_cloud_run_service_iam_member"]["public_invoker"]
     assert (public["role"], public["member"]) == ("roles/run.invoker", "allUsers")
     assert public["service"] == "${google_cloudfunctions2_function.webhook.name}"
+    # The sweep: private; only the scheduler's own account may invoke it, and nothing else.
+    sweep = resources["google_cloud_run_service_iam_member"]["sweep_invoker"]
+    assert (sweep["service"], sweep["role"], sweep["member"]) == (
+        "${google_cloudfunctions2_function.sweep[0].name}",
+        "roles/run.invoker",
+        "${google_service_account.scheduler[0].member}",
+    )
+    assert set(resources["google_cloud_run_service_iam_member"]) == {"public_invoker", "sweep_invoker"}
+    granted = [
+        name
+        for rtype in iam_types
+        for name, body in resources[rtype].items()
+        if "google_service_account.scheduler" in str(body.get("member"))
+    ]
+    assert granted == ["sweep_invoker"]
+
+
+def test_the_sweep_is_a_private_function_of_the_same_source_called_by_the_scheduler() -> None:
+    sweep = TF["resource"]["google_cloudfunctions2_function"]["sweep"]
+    build, service = sweep["build_config"][0], sweep["service_config"][0]
+    tree = ast.parse((ROOT / "main.py").read_text())
+    entry = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}[build["entry_point"]]
+    assert [ast.unparse(d) for d in entry.decorator_list] == ["functions_framework.http"]
+    assert build["entry_point"] == "handle_sweep" and build["source"] == BUILD["source"]
+    assert service["environment_variables"] == SERVICE["environment_variables"]
+    assert service["service_account_email"] == SERVICE["service_account_email"]
+    # The run's own budget (bot/sweep.py) ends well within the function's timeout.
+    from bot.sweep import RUN_BUDGET_SECONDS
+
+    assert service["timeout_seconds"] >= RUN_BUDGET_SECONDS + 30
+    assert sweep["count"] == "${var.sweep_enabled ? 1 : 0}"
+    assert TF["variable"]["sweep_enabled"]["default"] is True
+    (job,) = TF["resource"]["google_cloud_scheduler_job"].values()
+    target = job["http_target"][0]
+    assert target["uri"] == "${google_cloudfunctions2_function.sweep[0].service_config[0].uri}"
+    assert target["oidc_token"][0] == {
+        "service_account_email": "${google_service_account.scheduler[0].email}",
+        "audience": target["uri"],
+    }
+    assert job["schedule"] == "${var.sweep_schedule}"
+    assert TF["variable"]["sweep_schedule"]["default"] == "*/5 * * * *"
+    assert int(job["attempt_deadline"].rstrip("s")) > service["timeout_seconds"]
+    assert "cloudscheduler.googleapis.com" in (TERRAFORM / "apis.tf").read_text()
+
+
+@pytest.mark.parametrize("name", ["ab", "a" * 28 + "b", "a" * 29, "a" * 24 + "-" * 5 + "b", "a" * 50])
+def test_the_scheduler_account_id_fits_whatever_the_function_name(name: str) -> None:
+    """Terraform's replace(substr("sched-" + name, 0, 30), "/-+$/", ""), evaluated here."""
+    derived = '${replace(substr("sched-${var.function_name}", 0, 30), "/-+$/", "")}'
+    assert LOCALS["scheduler_account_id"] == derived
+    assert re.fullmatch(r"^[a-z][a-z0-9-]{0,48}[a-z0-9]$", name)  # what function_name admits
+    account_id = re.sub(r"-+$", "", f"sched-{name}"[:30])
+    assert re.fullmatch(r"[a-z][a-z0-9-]{4,28}[a-z0-9]", account_id), account_id
 
 
 def archive_files() -> set[str]:
@@ -336,7 +389,11 @@ def test_alert_counts_the_results_the_code_logs() -> None:
 
     metric = TF["resource"]["google_logging_metric"]["undelivered"]
     counted = set(re.findall(r'"(\w+)"', metric["filter"].split("jsonPayload.result=")[1]))
-    assert counted == {"failed", "unknown", "rate_limited"} and counted <= RESULTS
+    # The answers' results, and the sweep's alarm line (tests/test_sweep.py logs it).
+    assert counted == {"failed", "unknown", "rate_limited", "missed_by_webhook"}
+    assert counted - {"missed_by_webhook"} <= RESULTS
+    # Both functions' lines: the sweep logs its own deliveries.
+    assert 'service_name=("${var.function_name}" OR "${local.sweep_name}")' in metric["filter"]
     policy = TF["resource"]["google_monitoring_alert_policy"]["undelivered"]
     assert policy["count"] == '${var.alert_email == "" ? 0 : 1}'
     channel = TF["resource"]["google_monitoring_notification_channel"]["email"]
