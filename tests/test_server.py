@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -26,28 +27,36 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def ranges_url() -> Iterator[str]:
-    """Atlassian's ranges document, served from loopback."""
-    document = (FIXTURES / "ip-ranges.json").read_bytes()
+@contextlib.contextmanager
+def serving(documents: dict[str, bytes]) -> Iterator[str]:
+    """A loopback HTTP server that answers GET `path` with `documents[path]` as JSON, else 404."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            if self.path != "/":
+            if self.path not in documents:
                 self.send_error(404)
                 return
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
-            self.wfile.write(document)
+            self.wfile.write(documents[self.path])
 
         def log_message(self, *args: object) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/"
-    server.shutdown()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def ranges_url() -> Iterator[str]:
+    """Atlassian's ranges document, served from loopback."""
+    with serving({"/": (FIXTURES / "ip-ranges.json").read_bytes()}) as url:
+        yield url + "/"
 
 
 def start(
@@ -75,24 +84,8 @@ def statuspage_url() -> Iterator[str]:
         "/api/v2/incidents.json": {"page": {"id": PAGE_ID}, "incidents": [incident]},
         "/api/v2/scheduled-maintenances.json": {"page": {"id": PAGE_ID}, "scheduled_maintenances": []},
     }
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path not in documents:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(json.dumps(documents[self.path]).encode())
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with serving({path: json.dumps(doc).encode() for path, doc in documents.items()}) as url:
+        yield url
 
 
 def sweep_env(statuspage_url: str, tmp_path: Path) -> dict[str, str]:
