@@ -13,7 +13,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 DEPLOY_VENV := .venv-deploy
 DEPLOY_STAMP := $(DEPLOY_VENV)/.installed
 
-.PHONY: test run bench lint format snapshot diagram clean
+.PHONY: test run bench lint format snapshot diagram tf-schema clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed")'
@@ -65,6 +65,12 @@ format: $(STAMP)
 # Run before `terraform apply`: bundles Atlassian's current ranges with the function.
 snapshot: $(STAMP)
 	$(BIN)/python -m bot snapshot
+
+# Re-extracts the google provider schema that tests/test_terraform_schema.py checks terraform/
+# against (downloads two CDK provider packages from PyPI, ~120 MB); run after using a new
+# resource type.
+tf-schema: $(STAMP)
+	$(BIN)/python tests/google_schema.py
 
 # Redraws the architecture picture from its source (needs graphviz: apt-get install graphviz).
 diagram:

@@ -56,7 +56,7 @@ data "archive_file" "source" {
 resource "google_storage_bucket" "source" {
   #checkov:skip=CKV_GCP_62:Access logs of a bucket that only Terraform and Cloud Build read add nothing.
   #checkov:skip=CKV_GCP_78:Objects are named by their content hash and never overwritten, so versions add nothing.
-  name                        = "${var.project_id}-${var.function_name}-source"
+  name                        = local.source_bucket_name
   location                    = var.region
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
@@ -78,8 +78,10 @@ resource "google_cloudfunctions2_function" "webhook" {
   description = "Relays Atlassian Statuspage incident updates to X."
 
   build_config {
-    runtime     = "python313"
-    entry_point = "handle_webhook"
+    runtime = "python313"
+    # Its own build identity (iam.tf), not the project's default build account.
+    service_account = google_service_account.build.id
+    entry_point     = "handle_webhook"
     source {
       storage_source {
         bucket = google_storage_bucket.source.name
@@ -115,6 +117,8 @@ resource "google_cloudfunctions2_function" "webhook" {
     google_secret_manager_secret_iam_member.function,
     google_project_iam_member.function_logs,
     google_storage_bucket_iam_member.function_state,
+    google_project_iam_member.build,
+    google_storage_bucket_iam_member.build_source,
   ]
 }
 

@@ -3,10 +3,12 @@
 resource "google_storage_bucket" "state" {
   #checkov:skip=CKV_GCP_62:Access logs of a bucket only the function touches add nothing; its own logs say what it did.
   #checkov:skip=CKV_GCP_78:Records are rewritten by compare-and-swap on their generation; old versions would only pile up.
-  name                        = "${var.project_id}-${var.function_name}-state"
+  name                        = local.state_bucket_name
   location                    = var.region
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
+  # Off by default, so a destroy never deletes the ledger by surprise (README, Tear it down).
+  force_destroy = var.ledger_force_destroy
 
   lifecycle_rule {
     condition {

@@ -1,12 +1,6 @@
 # The sweep (README, "Two paths"): a second, private function from the same source zip, which
 # Cloud Scheduler calls every sweep_schedule with an OIDC token of its own service account,
 # the only identity that may invoke it. It posts the updates no webhook brought.
-locals {
-  sweep_name = "${var.function_name}-sweep"
-  # 6-30 characters, ending in a letter or digit, whatever function_name is.
-  scheduler_account_id = replace(substr("sched-${var.function_name}", 0, 30), "/-+$/", "")
-}
-
 resource "google_cloudfunctions2_function" "sweep" {
   #checkov:skip=CKV_GCP_124:Ingress ALLOW_ALL: Cloud Scheduler calls from outside any VPC; only the scheduler's account holds run.invoker.
   count       = var.sweep_enabled ? 1 : 0
@@ -15,8 +9,10 @@ resource "google_cloudfunctions2_function" "sweep" {
   description = "Posts the Statuspage updates that no webhook brought (the sweep)."
 
   build_config {
-    runtime     = "python313"
-    entry_point = "handle_sweep"
+    runtime = "python313"
+    # Its own build identity (iam.tf), not the project's default build account.
+    service_account = google_service_account.build.id
+    entry_point     = "handle_sweep"
     source {
       storage_source {
         bucket = google_storage_bucket.source.name
@@ -50,6 +46,8 @@ resource "google_cloudfunctions2_function" "sweep" {
     google_secret_manager_secret_iam_member.function,
     google_project_iam_member.function_logs,
     google_storage_bucket_iam_member.function_state,
+    google_project_iam_member.build,
+    google_storage_bucket_iam_member.build_source,
   ]
 }
 

@@ -1,6 +1,11 @@
 variable "project_id" {
   type        = string
   description = "Google Cloud project that hosts the function, its secrets and its buckets."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a project id: 6 to 30 lowercase letters, digits and '-', starting with a letter."
+  }
 }
 
 variable "region" {
@@ -242,4 +247,16 @@ variable "sweep_since" {
     condition     = var.sweep_since == "" || can(formatdate("YYYY", var.sweep_since))
     error_message = "sweep_since must be empty or an RFC 3339 time such as 2026-11-01T00:00:00Z."
   }
+}
+
+variable "ledger_force_destroy" {
+  type        = bool
+  default     = false
+  description = "Let `terraform destroy` delete the ledger bucket with its records. Off, a destroy stops at a bucket that holds records (README, Tear it down)."
+}
+
+variable "exclude_request_logs" {
+  type        = bool
+  default     = null
+  description = "Keep Cloud Run's own request logs of the webhook out of Cloud Logging: they hold the full URL, ?token= included. Default: on while webhook_token_enabled. Costs Cloud Run's per-request latency lines; the function's own summary line stays."
 }

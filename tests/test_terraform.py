@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
+import json
 import os
 import re
 import shutil
@@ -182,8 +183,19 @@ def test_no_secret_value_is_managed_by_terraform() -> None:
 
 def test_the_function_account_has_least_privilege() -> None:
     resources = TF["resource"]
-    project_roles = [m["role"] for m in resources["google_project_iam_member"].values()]
-    assert project_roles == ["roles/logging.logWriter"]
+    function = [m for m in resources["google_project_iam_member"].values() if "function" in m["member"]]
+    assert [m["role"] for m in function] == ["roles/logging.logWriter"]
+    # The build's own account: the roles Google documents for it, storage on the source bucket only.
+    build = resources["google_project_iam_member"]["build"]
+    assert build["member"] == "${google_service_account.build.member}"
+    assert build["for_each"] == '${toset(["roles/logging.logWriter", "roles/artifactregistry.writer"])}'
+    source = resources["google_storage_bucket_iam_member"]["build_source"]
+    assert (source["bucket"], source["role"]) == (
+        "${google_storage_bucket.source.name}",
+        "roles/storage.objectAdmin",
+    )
+    for function_resource in TF["resource"]["google_cloudfunctions2_function"].values():
+        assert function_resource["build_config"][0]["service_account"] == "${google_service_account.build.id}"
     iam_types = [t for t in resources if re.search(r"_iam_(member|binding|policy)$", t)]
     assert sorted(iam_types) == [
         "google_cloud_run_service_iam_member",
@@ -191,7 +203,7 @@ def test_the_function_account_has_least_privilege() -> None:
         "google_secret_manager_secret_iam_member",
         "google_storage_bucket_iam_member",
     ]
-    (state,) = resources["google_storage_bucket_iam_member"].values()
+    state = resources["google_storage_bucket_iam_member"]["function_state"]
     assert (state["bucket"], state["role"], state["member"]) == (
         "${google_storage_bucket.state.name}",
         "roles/storage.objectAdmin",
@@ -247,14 +259,62 @@ def test_the_sweep_is_a_private_function_of_the_same_source_called_by_the_schedu
     assert "cloudscheduler.googleapis.com" in (TERRAFORM / "apis.tf").read_text()
 
 
-@pytest.mark.parametrize("name", ["ab", "a" * 28 + "b", "a" * 29, "a" * 24 + "-" * 5 + "b", "a" * 50])
-def test_the_scheduler_account_id_fits_whatever_the_function_name(name: str) -> None:
-    """Terraform's replace(substr("sched-" + name, 0, 30), "/-+$/", ""), evaluated here."""
-    derived = '${replace(substr("sched-${var.function_name}", 0, 30), "/-+$/", "")}'
-    assert LOCALS["scheduler_account_id"] == derived
-    assert re.fullmatch(r"^[a-z][a-z0-9-]{0,48}[a-z0-9]$", name)  # what function_name admits
-    account_id = re.sub(r"-+$", "", f"sched-{name}"[:30])
-    assert re.fullmatch(r"[a-z][a-z0-9-]{4,28}[a-z0-9]", account_id), account_id
+PROJECT_ID = "^[a-z][a-z0-9-]{4,28}[a-z0-9]$"
+FUNCTION_NAME = "^[a-z][a-z0-9-]{0,48}[a-z0-9]$"
+NAME_CASES = [
+    ("incident-twitter-bot", "incident-twitter-bot"),  # today's: the names must not change
+    ("p" * 29, "a" * 28),  # a 64-character state bucket name before
+    ("p" * 29, "ab"),  # "ab-fn": too short an account id before
+    ("p" * 29, "a" * 29),  # an account id ending in "-" before
+    ("p" * 30, "a" * 24 + "-" * 5 + "b"),
+    ("p" * 30, "a" * 50),
+    ("p" * 6, "a" * 27),
+    ("p" * 6, "a" * 24),
+    ("p" * 6, "a" * 25),
+]
+
+
+@pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not on PATH")
+@pytest.mark.parametrize(("project", "function"), NAME_CASES)
+def test_derived_names_fit_their_limits_whatever_the_inputs(project: str, function: str, tmp_path) -> None:
+    """terraform/names.tf evaluated by Terraform itself (`terraform console`, no provider needed)."""
+    for name, value in (("project_id", project), ("function_name", function)):
+        pattern = {"project_id": PROJECT_ID, "function_name": FUNCTION_NAME}[name]
+        assert f'regex("{pattern}", var.{name})' in TF["variable"][name]["validation"][0]["condition"]
+        assert re.fullmatch(pattern, value)  # inputs the variables' validations admit
+    (tmp_path / "names.tf").write_text((TERRAFORM / "names.tf").read_text())
+    (tmp_path / "variables.tf").write_text(
+        'variable "project_id" { type = string }\nvariable "function_name" { type = string }\n'
+    )
+    keys = [
+        "state_bucket_name",
+        "source_bucket_name",
+        "function_account_id",
+        "build_account_id",
+        "scheduler_account_id",
+        "sweep_name",
+    ]
+    expression = "jsonencode({" + ", ".join(f"{k} = local.{k}" for k in keys) + "})"
+    result = subprocess.run(
+        ["terraform", "console", "-var", f"project_id={project}", "-var", f"function_name={function}"],
+        cwd=tmp_path,
+        input=expression,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    names = json.loads(json.loads(result.stdout.strip().splitlines()[-1]))
+    for bucket in (names["state_bucket_name"], names["source_bucket_name"]):
+        assert re.fullmatch(r"[a-z0-9][a-z0-9_.-]{1,61}[a-z0-9]", bucket), bucket
+    accounts = [names[k] for k in ("function_account_id", "build_account_id", "scheduler_account_id")]
+    for account in accounts:
+        assert re.fullmatch(r"[a-z][a-z0-9-]{4,28}[a-z0-9]", account), account
+    assert len(set(accounts)) == 3 and names["state_bucket_name"] != names["source_bucket_name"]
+    assert len(names["sweep_name"]) <= 63
+    if (project, function) == NAME_CASES[0]:  # an existing deployment keeps its resources
+        assert names["state_bucket_name"] == "incident-twitter-bot-incident-twitter-bot-state"
+        assert names["function_account_id"] == "incident-twitter-bot-fn"
 
 
 def archive_files() -> set[str]:
@@ -354,12 +414,13 @@ def test_apis_are_enabled_and_kept_on_destroy() -> None:
     assert enabled["disable_on_destroy"] is False
 
 
-def test_provider_admits_v6_and_v7() -> None:
+def test_provider_admits_v6_to_v8() -> None:
     (block,) = TF["terraform"]
     google = block["required_providers"][0]["google"]
     assert google["source"] == "hashicorp/google"
     spec = SpecifierSet(google["version"].replace(" ", ""))
-    assert "6.0.0" in spec and "7.9.0" in spec and "5.9.0" not in spec
+    assert "6.0.0" in spec and "7.9.0" in spec and "8.7.0" in spec
+    assert "5.9.0" not in spec and "9.0.0" not in spec
     assert block["required_version"] == ">= 1.5"
 
 
@@ -387,17 +448,22 @@ def test_variables_are_typed_and_described() -> None:
 def test_alert_counts_the_results_the_code_logs() -> None:
     from test_properties import RESULTS
 
-    metric = TF["resource"]["google_logging_metric"]["undelivered"]
-    counted = set(re.findall(r'"(\w+)"', metric["filter"].split("jsonPayload.result=")[1]))
+    alerts = LOCALS["alerts"]
+    counted = set(re.findall(r'"(\w+)"', alerts["undelivered"]["filter"].split("jsonPayload.result=")[1]))
     # The answers' results, and the sweep's alarm line (tests/test_sweep.py logs it).
     assert counted == {"failed", "unknown", "rate_limited", "missed_by_webhook"}
     assert counted - {"missed_by_webhook"} <= RESULTS
     # Both functions' lines: the sweep logs its own deliveries.
-    assert 'service_name=("${var.function_name}" OR "${local.sweep_name}")' in metric["filter"]
-    policy = TF["resource"]["google_monitoring_alert_policy"]["undelivered"]
-    assert policy["count"] == '${var.alert_email == "" ? 0 : 1}'
+    metric = TF["resource"]["google_logging_metric"]["alert"]
+    assert metric["for_each"] == "${local.alerts}"
+    assert metric["filter"] == "${local.our_services} AND ${each.value.filter}"
+    assert 'service_name=("${var.function_name}" OR "${local.sweep_name}")' in LOCALS["our_services"]
+    policy = TF["resource"]["google_monitoring_alert_policy"]["alert"]
+    assert policy["for_each"] == '${var.alert_email == "" ? {} : local.alerts}'
+    assert policy["depends_on"] == ["${google_project_service.enabled}", "${time_sleep.metrics_propagate}"]
     channel = TF["resource"]["google_monitoring_notification_channel"]["email"]
-    assert channel["count"] == policy["count"]
+    assert channel["count"] == '${var.alert_email == "" ? 0 : 1}'
+    assert channel["depends_on"] == ["${google_project_service.enabled}"]
 
 
 def test_webhook_url_output_has_the_token_placeholder() -> None:
