@@ -15,6 +15,8 @@ DEPLOY_STAMP := $(DEPLOY_VENV)/.installed
 
 .PHONY: test run bench lint format snapshot diagram tf-schema clean
 
+# `make clean` removes the three venvs, caches and the deploy zip; the next target rebuilds.
+
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed")'
 	$(PYTHON) -m venv $(VENV)
@@ -41,14 +43,18 @@ test: $(STAMP) $(CHECKOV_STAMP) $(DEPLOY_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
-# Serves the function on 127.0.0.1:8080 in dry-run mode: nothing is posted, no secret read.
-# Loopback is allowed explicitly; Atlassian's ranges are fetched if reachable, else the
-# snapshot (if `make snapshot` wrote one) is used.
+PORT ?= 8080
+
+# Serves the function on 127.0.0.1:$(PORT) in dry-run mode: nothing is posted, no secret read,
+# log lines as text. Loopback is let in by EXTRA_ALLOWED_CIDRS (the ranges service lists only
+# Atlassian's addresses; it is fetched on the first request, and if it cannot be reached the
+# snapshot, or the extras alone, serve).
 run: $(STAMP)
-	DRY_RUN=true \
+	@echo "listening on http://127.0.0.1:$(PORT) (dry run: nothing is posted; Ctrl-C stops)"
+	DRY_RUN=true LOG_FORMAT=$${LOG_FORMAT:-text} \
 	STATUSPAGE_PAGE_ID=$${STATUSPAGE_PAGE_ID:-j2mfxwj97wnj} \
 	EXTRA_ALLOWED_CIDRS=127.0.0.1/32,::1/128 \
-	$(BIN)/functions-framework --target handle_webhook --source main.py --host 127.0.0.1 --port 8080
+	$(BIN)/functions-framework --target handle_webhook --source main.py --host 127.0.0.1 --port $(PORT)
 
 # Speed and memory, each beside a hello-world function measured in the same run (bench/bench.py).
 bench: $(STAMP)

@@ -4,10 +4,10 @@ import os
 
 import functions_framework
 
-from bot.app import build_app
+from bot.app import start
 
 # Built at import, so a missing setting stops the instance at start with a clear message.
-_app = build_app(os.environ)
+_app = start(os.environ)
 
 
 @functions_framework.http

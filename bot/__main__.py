@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from bot import operator_tools
+from bot.app import check_config_template
 from bot.allowlist import FETCH_TIMEOUT_SECONDS, http_fetch
 from bot.config import (
     DEFAULT_IP_RANGES_URL,
@@ -76,6 +77,11 @@ def _preview(path: Path, thread_mode: str | None, link_in: str | None) -> int:
         env["STATUSPAGE_PAGE_ID"] = _page_id(raw) or "preview"
     try:
         config = Config.from_env(env)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        check_config_template(config)  # the start-up check: the same message, not a traceback
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

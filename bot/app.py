@@ -53,14 +53,10 @@ def build_app(
     `clock` times each request's deadline, `wall_clock` the ledger's retry windows and X's
     refusals, `fetch` reads the sweep's source (tests pass fake ones).
     """
-    logs.configure()
+    logs.configure(env.get("LOG_FORMAT"))
     connect.install()  # a connect timeout bounds all of a host's addresses together
     config = Config.from_env(env)
-    try:
-        check_template(config.tweet_template, without_link=config.link_in == "first")
-    except TemplateError as exc:
-        without = " for a follow-up without the link (LINK_IN=first)" if config.link_in == "first" else ""
-        raise ConfigError(f"TWEET_TEMPLATE leaves no room for a valid tweet{without}: {exc}") from None
+    check_config_template(config)
     if config.sentry_dsn:
         _init_sentry(config.sentry_dsn)
     secrets = SecretStore(project=config.project)
@@ -112,6 +108,28 @@ def build_app(
         ),
         Sweep(config, store, relay, fetch=fetch, clock=clock, wall_clock=wall_clock),
     )
+
+
+def check_config_template(config: Config) -> None:
+    """Raise ConfigError if TWEET_TEMPLATE can never give a valid tweet (start-up and preview)."""
+    try:
+        check_template(config.tweet_template, without_link=config.link_in == "first")
+    except TemplateError as exc:
+        without = " for a follow-up without the link (LINK_IN=first)" if config.link_in == "first" else ""
+        raise ConfigError(f"TWEET_TEMPLATE leaves no room for a valid tweet{without}: {exc}") from None
+
+
+def start(env: Mapping[str, str]) -> App:
+    """build_app for main.py: a configuration error is one ERROR line naming the variable, and
+    the process exits 1, rather than a traceback (Cloud Run then reports a failed start)."""
+    try:
+        return build_app(env)
+    except ConfigError as exc:
+        log.error(
+            f"Configuration error; the function does not start: {exc}",
+            extra={"json_fields": {"startup": "failed"}},
+        )
+        raise SystemExit(1) from None
 
 
 def _store(config: Config) -> Store:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 DEFAULT_IP_RANGES_URL = "https://ip-ranges.atlassian.com/"
 DEFAULT_SECRET_PREFIX = "getsentryhelp_twitter_"  # noqa: S105 - a name, not a value
-# Deployed beside the code; written by `make snapshot` (scripts/snapshot_ip_ranges.py).
+# Deployed beside the code; written by `make snapshot` (`python -m bot snapshot`).
 DEFAULT_SNAPSHOT_PATH = Path(__file__).with_name("ip_ranges_snapshot.json")
 TEMPLATE_FIELDS = frozenset({"status", "name", "body", "url"})
 THREAD_MODES = ("reply", "quote", "off")

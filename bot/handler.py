@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -72,11 +73,12 @@ class Handler:
                 log.exception(
                     "Unexpected error; answered 'failed'. This is a bug: report it with this traceback."
                 )
-                return {"result": "failed", "reason": "internal error, see the function's logs"}, 200
+                return json_answer({"result": "failed", "reason": "internal error, see the function's logs"})
 
     def _handle(self, request: Any) -> Answer:
         deadline = Deadline.after(REQUEST_BUDGET_SECONDS, self._clock)
         if request.method != "POST":
+            log.info(f"Method Not Allowed (405): {request.method}; Statuspage POSTs")
             return "Method Not Allowed\n", 405, {"Allow": "POST"}
         ip = client_ip(
             request.headers.get("X-Forwarded-For"), request.remote_addr, self._config.trusted_proxy_hops
@@ -85,14 +87,19 @@ class Handler:
             log.warning(
                 "Rejected (403): no valid source address in X-Forwarded-For. If every request "
                 "is rejected so, check TRUSTED_PROXY_HOPS.",
-                extra={"json_fields": {"x_forwarded_for": request.headers.get("X-Forwarded-For")}},
+                extra={
+                    "json_fields": {
+                        "rejected": True,
+                        "x_forwarded_for": request.headers.get("X-Forwarded-For"),
+                    }
+                },
             )
             return "Forbidden\n", 403
         fields: dict[str, Any] = {"source_ip": str(ip)}
         if not self._allowed(ip, deadline):
             log.warning(
                 "Rejected (403): source is not an Atlassian Statuspage address",
-                extra={"json_fields": fields},
+                extra={"json_fields": {"rejected": True, **fields}},
             )
             return "Forbidden\n", 403
         if self._config.webhook_token_secret:
@@ -104,7 +111,7 @@ class Handler:
                 log.warning(
                     "Rejected (403): missing or wrong ?token= in the webhook URL. If this is "
                     "Statuspage, update its webhook URL to the one Terraform outputs.",
-                    extra={"json_fields": fields},
+                    extra={"json_fields": {"rejected": True, **fields}},
                 )
                 return "Forbidden\n", 403
         if (request.content_length or 0) > MAX_BODY_BYTES:
@@ -177,4 +184,9 @@ class Handler:
         for key in ANSWERED:
             if key in fields:
                 body[key] = fields[key]
-        return body, 200
+        return json_answer(body)
+
+
+def json_answer(body: Any) -> Answer:
+    """A 200 with `body` as UTF-8 JSON: Japanese text reads as itself, not as \\u escapes."""
+    return json.dumps(body, ensure_ascii=False), 200, {"Content-Type": "application/json; charset=utf-8"}

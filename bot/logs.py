@@ -3,6 +3,8 @@
 Fields go in `extra={"json_fields": {...}}`, the convention of google-cloud-logging's
 StructuredLogHandler. Every line passes through a redactor that knows the secret values
 this instance has loaded, as a last guard against a secret reaching the logs.
+
+For people at a terminal (`make run`, LOG_FORMAT=text) the same lines are plain text.
 """
 
 from __future__ import annotations
@@ -71,6 +73,20 @@ class CloudLoggingFormatter(logging.Formatter):
         return line
 
 
+class TextFormatter(CloudLoggingFormatter):
+    """`12:00:01 WARNING Rejected (403): … (source_ip=…)`: the same facts, for reading."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = json.loads(super().format(record))
+        head = f"{self.formatTime(record, '%H:%M:%S')} {entry.pop('severity'):<7} {entry.pop('message')}"
+        entry.pop("logger", None)
+        entry.pop(TRACE_KEY, None)
+        fields = " ".join(
+            f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in entry.items() if v is not None
+        )
+        return f"{head} ({fields})" if fields else head
+
+
 class _StdoutHandler(logging.Handler):
     """Writes to whatever sys.stdout is at the time, so redirection (and pytest) sees it."""
 
@@ -83,16 +99,20 @@ class _StdoutHandler(logging.Handler):
             self.handleError(record)
 
 
-def configure(logger_name: str = "bot") -> None:
-    """Send this package's logs to stdout as JSON, once per process."""
+def configure(log_format: str | None = None, logger_name: str = "bot") -> None:
+    """Send this package's logs to stdout, once per process: JSON (Cloud Logging's format), or
+    text with LOG_FORMAT=text or, when unset, on a terminal."""
     logger = logging.getLogger(logger_name)
     # Replace, matched by name: a re-imported module (tests restart instances so) brings a new
     # class, and its handler must read this module's trace, not the old one's.
     for old in [h for h in logger.handlers if type(h).__name__ == _StdoutHandler.__name__]:
         logger.removeHandler(old)
+    text = (log_format or "").strip().lower() == "text" or (not log_format and sys.stdout.isatty())
     handler = _StdoutHandler()
-    handler.setFormatter(CloudLoggingFormatter())
+    handler.setFormatter(TextFormatter() if text else CloudLoggingFormatter())
     logger.addHandler(handler)
+    if text:  # the local server's own access lines would repeat each of ours
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logger.setLevel(logging.INFO)
     logger.propagate = False
 

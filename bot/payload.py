@@ -81,7 +81,7 @@ def parse_payload(data: Any, page_id: str) -> Incident | ComponentChange:
     if not isinstance(got_page, str) or not got_page:
         raise Ignored("missing or invalid field: page.id")
     if got_page != page_id:
-        raise Ignored(f"page.id {got_page!r} is not this function's page")
+        raise Ignored(f"page.id {got_page!r} is not this function's page (STATUSPAGE_PAGE_ID is {page_id!r})")
     if "incident" in data:
         return parse_incident(data["incident"])
     if "component_update" in data or "component" in data:

@@ -22,7 +22,7 @@ from bot.allowlist import Fetch, http_fetch
 from bot.config import Config
 from bot.deadline import Deadline
 from bot.decide import post_for
-from bot.handler import REQUEST_BUDGET_SECONDS, Answer
+from bot.handler import REQUEST_BUDGET_SECONDS, Answer, json_answer
 from bot.ledger import CLAIMED, OUT, SUPERSEDED, Entry, LedgerError, Record, Store, iso, retryable
 from bot.logs import trace_context
 from bot.payload import Incident, IncidentUpdate
@@ -94,10 +94,10 @@ class Sweep:
         """handle_sweep: any method (Cloud Scheduler POSTs); always a 200 with the JSON report."""
         with trace_context(request.headers.get("X-Cloud-Trace-Context"), self._config.project):
             try:
-                return self.run(dry_run=self._config.dry_run), 200
+                return json_answer(self.run(dry_run=self._config.dry_run))
             except Exception:
                 log.exception("Unexpected error in the sweep. This is a bug: report it with this traceback.")
-                return {"error": "internal error, see the function's logs"}, 200
+                return json_answer({"error": "internal error, see the function's logs"})
 
     def run(self, *, dry_run: bool) -> dict[str, Any]:
         """One sweep; with `dry_run`, list what it would post and write nothing."""

@@ -113,7 +113,7 @@ def structured_logs() -> None:
     """As in production: the bot's logs are JSON lines on stdout (main.py does this too)."""
     from bot import logs
 
-    logs.configure()
+    logs.configure("json")
 
 
 @pytest.fixture(autouse=True)
@@ -181,6 +181,7 @@ def http() -> Any:
 def base_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
     env = {
         "STATUSPAGE_PAGE_ID": PAGE_ID,
+        "LOG_FORMAT": "json",  # as in production, even with `pytest -s` at a terminal
         "GOOGLE_CLOUD_PROJECT": PROJECT,
         "ATLASSIAN_IP_RANGES_URL": RANGES_URL,
         "IP_RANGES_SNAPSHOT": str(tmp_path / "no-snapshot.json"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -258,6 +259,62 @@ def test_spoofed_forwarded_for_is_403(server: str) -> None:
 
 def test_get_is_405(server: str) -> None:
     assert requests.get(server, headers={"X-Forwarded-For": TRUSTED_IP}, timeout=10).status_code == 405
+
+
+def test_local_run_reads_well(ranges_url: str, tmp_path: Path) -> None:
+    """As `make run` serves: text log lines, one per 405 and 403; answers in plain UTF-8."""
+    port, log = free_port(), tmp_path / "out.txt"
+    env = {
+        "STATUSPAGE_PAGE_ID": PAGE_ID,
+        "DRY_RUN": "true",
+        "LOG_FORMAT": "text",
+        "ATLASSIAN_IP_RANGES_URL": ranges_url,
+        "IP_RANGES_SNAPSHOT": str(tmp_path / "none.json"),
+    }
+    process = start(env, port, stdout=log.open("w"))
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert requests.get(url, timeout=5).status_code == 405
+                break
+            except requests.ConnectionError:
+                assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+        assert (
+            requests.post(url, data=b"{}", headers={"X-Forwarded-For": "203.0.113.5"}, timeout=5).status_code
+            == 403
+        )
+        incident = json.loads((FIXTURES / "incident.json").read_text())
+        incident["incident"]["incident_updates"][0]["body"] = "復旧しました。"
+        answer = requests.post(url, json=incident, headers={"X-Forwarded-For": TRUSTED_IP}, timeout=10)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert "復旧しました。".encode() in answer.content and b"\\u" not in answer.content
+    assert answer.headers["Content-Type"] == "application/json; charset=utf-8"
+    lines = [line for line in log.read_text().splitlines() if re.match(r"\d\d:\d\d:\d\d ", line)]
+    assert not any(line.lstrip().startswith("{") for line in log.read_text().splitlines())
+    assert len([line for line in lines if "(405)" in line]) == 1
+    assert len([line for line in lines if "(403)" in line]) == 1
+    (rejected,) = [line for line in lines if "Rejected (403)" in line]
+    assert rejected.split()[1] == "WARNING" and 'source_ip="203.0.113.5"' in rejected
+    assert any("dry_run: DRY_RUN is on" in line and "復旧しました。" in line for line in lines)
+
+
+def test_preview_of_a_template_that_can_never_fit_says_so(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "preview", str(FIXTURES / "incident.json")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": os.environ["PATH"], "TWEET_TEMPLATE": "{status} " + "x" * 300 + " {url}"},
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: TWEET_TEMPLATE leaves no room for a valid tweet")
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
 
 
 def test_without_page_id_the_server_refuses_to_start() -> None:

@@ -263,12 +263,13 @@ def test_off_sends_neither_reply_nor_quote_and_keeps_every_link(make_client, htt
         ({"LINK_IN": "first", "TWEET_TEMPLATE": "{url}"}, "for a follow-up without the link (LINK_IN=first)"),
     ],
 )
-def test_a_bad_thread_or_price_setting_stops_the_start_naming_it(make_client, env, named) -> None:
-    from bot.config import ConfigError
-
-    with pytest.raises(ConfigError) as error:
+def test_a_bad_thread_or_price_setting_stops_the_start_naming_it(make_client, capsys, env, named) -> None:
+    with pytest.raises(SystemExit) as stopped:
         make_client(**env)
-    assert named in str(error.value)
+    assert stopped.value.code == 1
+    (line,) = [line for line in json_lines(capsys.readouterr().out) if line["severity"] == "ERROR"]
+    assert line["message"].startswith("Configuration error; the function does not start: ")
+    assert named in line["message"] and line["startup"] == "failed"
 
 
 @pytest.mark.parametrize(

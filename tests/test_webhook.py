@@ -669,8 +669,8 @@ def test_an_exception_while_posting_is_an_unknown_outcome(
     assert errors[-1]["result"] == "unknown"
 
 
-def test_missing_page_id_refuses_to_start(make_client, monkeypatch):
-    from bot.config import ConfigError
-
-    with pytest.raises(ConfigError, match="STATUSPAGE_PAGE_ID"):
+def test_missing_page_id_refuses_to_start_with_one_line(make_client, capsys):
+    with pytest.raises(SystemExit):
         make_client(STATUSPAGE_PAGE_ID="")
+    (line,) = json_lines(capsys.readouterr().out)
+    assert line["severity"] == "ERROR" and "STATUSPAGE_PAGE_ID is not set" in line["message"]
