@@ -51,7 +51,7 @@ PORT ?= 8080
 # snapshot, or the extras alone, serve).
 run: $(STAMP)
 	@echo "listening on http://127.0.0.1:$(PORT) (dry run: nothing is posted; Ctrl-C stops)"
-	DRY_RUN=true LOG_FORMAT=$${LOG_FORMAT:-text} \
+	@DRY_RUN=true LOG_FORMAT=$${LOG_FORMAT:-text} \
 	STATUSPAGE_PAGE_ID=$${STATUSPAGE_PAGE_ID:-j2mfxwj97wnj} \
 	EXTRA_ALLOWED_CIDRS=127.0.0.1/32,::1/128 \
 	$(BIN)/functions-framework --target handle_webhook --source main.py --host 127.0.0.1 --port $(PORT)

@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 
 from bot import operator_tools
-from bot.app import check_config_template
 from bot.allowlist import FETCH_TIMEOUT_SECONDS, http_fetch
+from bot.app import check_config_template
 from bot.config import (
     DEFAULT_IP_RANGES_URL,
     DEFAULT_SNAPSHOT_PATH,

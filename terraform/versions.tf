@@ -1,6 +1,13 @@
 terraform {
   required_version = ">= 1.5"
 
+  # For a team: keep the state in a versioned bucket of your own instead of on one machine, then
+  # `terraform init -migrate-state` (README, Day to day).
+  # backend "gcs" {
+  #   bucket = "YOUR-TERRAFORM-STATE-BUCKET"
+  #   prefix = "incident-twitter-bot"
+  # }
+
   required_providers {
     google = {
       source  = "hashicorp/google"

@@ -150,8 +150,19 @@ def test_the_deployed_environment_starts_the_function() -> None:
 
 def test_readme_documents_every_variable() -> None:
     readme = (ROOT / "README.md").read_text()
-    for name in env_reads() | set(LOCALS["environment"]):
+    for name in env_reads() | set(LOCALS["environment"]) | set(LOCALS["optional_environment"]):
         assert f"`{name}`" in readme, name
+    example = (TERRAFORM / "terraform.tfvars.example").read_text()
+    for name in TF["variable"]:
+        assert f"`{name}`" in readme, name
+        assert re.search(rf"^#? ?{name} +=", example, re.MULTILINE), name
+
+
+def test_readme_links_to_what_exists() -> None:
+    for page in ("README.md", "CONTRIBUTING.md", "docs/design.md", "docs/operations.md"):
+        text = (ROOT / page).read_text()
+        for target in re.findall(r"\]\(((?!https?:)[^)#]+)(?:#[^)]*)?\)", text):
+            assert (ROOT / page).parent.joinpath(target).exists(), f"{page} links to {target}"
 
 
 def test_every_secret_the_code_reads_is_created_and_granted() -> None:

@@ -291,6 +291,10 @@ def test_token_secret_unreadable_answers_failed_not_5xx(make_client, http, secre
         (b'"text"', "body is not a JSON object"),
         (b"{}", "page.id"),
         (json.dumps({"page": {"id": PAGE_ID}}).encode(), "neither an incident nor a component"),
+        (
+            json.dumps({"page": {"id": "otherpage123"}, "incident": {}}).encode(),
+            f"page.id 'otherpage123' is not this function's page (STATUSPAGE_PAGE_ID is '{PAGE_ID}')",
+        ),
     ],
 )
 def test_unusable_bodies_are_ignored(make_client, http, body, reason):
