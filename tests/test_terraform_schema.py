@@ -185,3 +185,21 @@ def test_the_extracted_schema_covers_the_types_terraform_uses() -> None:
 def test_the_schema_script_is_where_the_make_target_runs_it() -> None:
     assert "tests/google_schema.py" in (ROOT / "Makefile").read_text()
     assert Path(__file__).with_name("google_schema.py").exists()
+
+
+def test_every_google_resource_waits_for_the_apis() -> None:
+    """Apply order: each google_* resource depends on google_project_service.enabled, in its
+    depends_on or through a resource it references (the monitoring ones included)."""
+    bodies = {f"{t}.{n}": json.dumps(b) for _, t, n, b in resources(parsed(sources()))}
+
+    def references(key: str) -> set[str]:
+        found = re.finditer(r"\b((?:google|time)_\w+)\.(\w+)", bodies[key])
+        return {f"{m.group(1)}.{m.group(2)}" for m in found} & set(bodies)
+
+    def waits(key: str, seen: frozenset[str] = frozenset()) -> bool:
+        return key == "google_project_service.enabled" or any(
+            waits(ref, seen | {key}) for ref in references(key) - seen
+        )
+
+    assert [key for key in bodies if key.startswith("google_") and not waits(key)] == []
+    assert "google_project_service.enabled" in references("google_monitoring_notification_channel.email")
