@@ -11,7 +11,7 @@ locals {
       threshold   = 0
       period      = "300s"
       description = "Updates not known to be posted (result failed, unknown or rate_limited), and updates no webhook brought (missed_by_webhook)."
-      check_first = "An incident update was not posted to X, or may not have been (unknown), or reached the relay only through the sweep (missed_by_webhook: check the webhook subscriber in Statuspage, it may be quarantined). Filter the logs on `jsonPayload.result=(\"failed\" OR \"unknown\" OR \"rate_limited\" OR \"missed_by_webhook\")` and follow the line's advice (README, Operations). For unknown, look at the account first: the tweet may be there."
+      check_first = "An incident update was not posted to X, or may not have been (unknown), or reached the relay only through the sweep (missed_by_webhook: check the webhook subscriber in Statuspage, it may be quarantined). Filter the logs on `jsonPayload.result=(\"failed\" OR \"unknown\" OR \"rate_limited\" OR \"missed_by_webhook\")` and follow the line's advice (docs/operations.md). For unknown, look at the account first: the tweet may be there."
     }
     errors = {
       metric      = "error_lines"
@@ -20,7 +20,7 @@ locals {
       threshold   = 0
       period      = "300s"
       description = "Every log line at ERROR or above: failed posts, unexpected errors, a failed ledger write, a start-up configuration error, a crash."
-      check_first = "A function logged an error. Filter the logs on `severity>=ERROR`; each of our lines says what happened and what to do (README, Operations). A traceback is a bug: report it. `Configuration error` names the variable to fix."
+      check_first = "A function logged an error. Filter the logs on `severity>=ERROR`; each of our lines says what happened and what to do (docs/operations.md). A traceback is a bug: report it. `Configuration error` names the variable to fix."
     }
     rejected = {
       metric      = "rejected_requests"
@@ -38,7 +38,7 @@ locals {
       threshold   = 0
       period      = "300s"
       description = "Cloud Run's own lines when an instance's container exits or fails its start-up probe."
-      check_first = "An instance could not start, so deliveries get errors and Statuspage may quarantine the webhook. Read the ERROR line just before it: `Configuration error` names the variable to fix; anything else is a bug or a bad deploy: roll back (README, Deploy)."
+      check_first = "An instance could not start, so deliveries get errors and Statuspage may quarantine the webhook. Read the ERROR line just before it: `Configuration error` names the variable to fix; anything else is a bug or a bad deploy: roll back (README, Day to day)."
     }
   }
 }

@@ -1,5 +1,5 @@
 # The ledger: one small JSON object per incident update, so each is posted once and a
-# failed one is retried (README, Guarantees). Records older than 90 days are deleted.
+# failed one is retried (docs/design.md, Guarantees). Records older than 90 days are deleted.
 resource "google_storage_bucket" "state" {
   #checkov:skip=CKV_GCP_62:Access logs of a bucket only the function touches add nothing; its own logs say what it did.
   #checkov:skip=CKV_GCP_78:Records are rewritten by compare-and-swap on their generation; old versions would only pile up.
@@ -7,7 +7,7 @@ resource "google_storage_bucket" "state" {
   location                    = var.region
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
-  # Off by default, so a destroy never deletes the ledger by surprise (README, Tear it down).
+  # Off by default, so a destroy never deletes the ledger by surprise (README, Day to day).
   force_destroy = var.ledger_force_destroy
 
   lifecycle_rule {

@@ -1,4 +1,4 @@
-# The sweep (README, "Two paths"): a second, private function from the same source zip, which
+# The sweep (docs/design.md, "Two paths"): a second, private function from the same source zip, which
 # Cloud Scheduler calls every sweep_schedule with an OIDC token of its own service account,
 # the only identity that may invoke it. It posts the updates no webhook brought.
 resource "google_cloudfunctions2_function" "sweep" {

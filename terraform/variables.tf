@@ -77,7 +77,7 @@ variable "available_cpu" {
 variable "max_instance_request_concurrency" {
   type        = number
   default     = 16
-  description = "Requests one instance serves at once (functions-framework runs as many threads). Junk from the internet is refused in about a millisecond each, so one instance absorbs a flood while Statuspage's own deliveries still get through (README, Benchmarks)."
+  description = "Requests one instance serves at once (functions-framework runs as many threads). Junk from the internet is refused in about a millisecond each, so one instance absorbs a flood while Statuspage's own deliveries still get through (CONTRIBUTING.md, Benchmarks)."
 
   validation {
     condition     = var.max_instance_request_concurrency >= 1 && var.max_instance_request_concurrency <= 80
@@ -117,7 +117,7 @@ variable "dry_run" {
 variable "thread_mode" {
   type        = string
   default     = null
-  description = "How an incident's later tweets follow its previous one: reply (the default), quote, or off (each stands alone). X may refuse replies from self-serve apps; a refused reply or quote is posted standalone at once (README, One thread per incident)."
+  description = "How an incident's later tweets follow its previous one: reply (the default), quote, or off (each stands alone). X may refuse replies from self-serve apps; a refused reply or quote is posted standalone at once (docs/design.md, Threads)."
 
   validation {
     condition     = var.thread_mode == null || contains(["reply", "quote", "off"], coalesce(var.thread_mode, "reply"))
@@ -145,7 +145,7 @@ variable "thread_retry_hours" {
 variable "link_in" {
   type        = string
   default     = "every"
-  description = "Which tweets carry the incident's link: every (the default) or first, the first of the incident's thread only. X bills a post with a link about $0.20 against $0.015 (README, Costs)."
+  description = "Which tweets carry the incident's link: every (the default) or first, the first of the incident's thread only. X bills a post with a link about $0.20 against $0.015 (docs/design.md, Links and costs)."
 
   validation {
     condition     = contains(["every", "first"], var.link_in)
@@ -202,7 +202,7 @@ variable "sentry_dsn" {
 variable "sweep_enabled" {
   type        = bool
   default     = true
-  description = "Deploy the sweep: a private function that Cloud Scheduler runs every sweep_schedule, which posts the updates no webhook brought and alerts when the webhook misses one (README, Two paths). Needs statuspage_url."
+  description = "Deploy the sweep: a private function that Cloud Scheduler runs every sweep_schedule, which posts the updates no webhook brought and alerts when the webhook misses one (docs/design.md, Two paths). Needs statuspage_url."
 }
 
 variable "sweep_schedule" {
@@ -252,7 +252,7 @@ variable "sweep_since" {
 variable "ledger_force_destroy" {
   type        = bool
   default     = false
-  description = "Let `terraform destroy` delete the ledger bucket with its records. Off, a destroy stops at a bucket that holds records (README, Tear it down)."
+  description = "Let `terraform destroy` delete the ledger bucket with its records. Off, a destroy stops at a bucket that holds records (README, Day to day)."
 }
 
 variable "exclude_request_logs" {
