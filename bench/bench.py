@@ -522,6 +522,33 @@ def import_breakdown() -> list[tuple[str, float]]:
 # --- the table ---------------------------------------------------------------------------------
 
 
+def row_sdk_import(runs: int = 5) -> dict:
+    """What enabling Bluesky costs an instance on its first post: atproto's import, in time and
+    memory, beside a bare interpreter's. X alone never imports it (the cold start row)."""
+    probe = (
+        "import resource, sys, time; t = time.perf_counter(); {imports}; "
+        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    )
+
+    def measure(imports: str) -> tuple[float, float]:
+        seconds, mib = [], []
+        for _ in range(runs):
+            out = subprocess.run(
+                [sys.executable, "-c", probe.format(imports=imports)],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()
+            seconds.append(float(out[0]))
+            mib.append(float(out[1]))
+        return statistics.median(seconds), statistics.median(mib)
+
+    base = measure("pass")
+    ours = measure("import atproto_client.models, atproto_client.client.client")
+    mastodon = measure("import mastodon")
+    return {"ours": ours, "floor": base, "mastodon": mastodon}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7, help="cold starts of each kind (median taken)")
@@ -549,6 +576,7 @@ def main() -> None:
         key=lambda item: item[1],
     )
     imports = import_breakdown()
+    sdk = row_sdk_import()
 
     rows = [
         _row(
@@ -625,6 +653,14 @@ def main() -> None:
             and flooded["ours"]["trusted_answers"] == [(200, "dry_run")],
         ),
         _row(
+            "Bluesky on: atproto import at the first post, time and RSS (median of 5)",
+            f"{_ms(sdk['ours'][0])}, {sdk['ours'][1]:.0f} MiB",
+            f"{sdk['floor'][1]:.0f} MiB (bare python)",
+            sdk["ours"][1] / sdk["floor"][1],
+            "(reported; not on X's path)",
+            None,
+        ),
+        _row(
             f"peak RSS after {args.tweets} posts",
             f"{mem['ours']:.1f} MiB",
             f"{mem['floor']:.1f} MiB",
@@ -647,6 +683,7 @@ def main() -> None:
         "1 MiB bodies formatted, median of 5, seed / template: "
         + "; ".join(f"{n} {_ms(k['seed'])} / {_ms(k['template'])}" for n, k in fmt["shapes"].items())
     )
+    print(f"Mastodon enabled: Mastodon.py import {_ms(sdk['mastodon'][0])}")
     print(
         "imports beyond the floor's (python -X importtime, self time by package): "
         + ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in imports)

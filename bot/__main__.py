@@ -14,10 +14,11 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from bot import operator_tools
 from bot.allowlist import FETCH_TIMEOUT_SECONDS, http_fetch
-from bot.app import check_config_template
+from bot.app import check_config_template, destinations
 from bot.config import (
     DEFAULT_IP_RANGES_URL,
     DEFAULT_SNAPSHOT_PATH,
@@ -28,6 +29,7 @@ from bot.config import (
 )
 from bot.decide import Ignore, decide
 from bot.ipranges import statuspage_cidrs
+from bot.secret_store import SecretStore
 from bot.thread import QUOTE, REPLY, STANDALONE, Planned, ThreadRules, plan
 from bot.tweet import MAX_WEIGHT
 
@@ -110,7 +112,22 @@ def _preview(path: Path, thread_mode: str | None, link_in: str | None) -> int:
         f"about ${total:.3f} at X_POST_PRICE_USD={rules.post_usd}, "
         f"X_LINK_POST_PRICE_USD={rules.link_post_usd}"
     )
+    _other_destinations(config, decision)
     return 0
+
+
+def _other_destinations(config: Config, decision: Any) -> None:
+    """Each other enabled destination's posts, by its own length rule (nothing is read or sent)."""
+    others = [name for name in config.destinations if name != "x"]
+    if not others or decision.incident is None:
+        return
+    built = destinations(config, SecretStore(project=None))
+    for name in others:
+        print()
+        for number, update in enumerate(decision.incident.ordered_updates(), 1):
+            fitted = built[name].compose(decision.incident, update, config.tweet_template, linked=True)
+            print(f"{name} #{number}, update {update.id}, length {fitted.length}")
+            print(fitted.text)
 
 
 def _snapshot(url: str, output: Path) -> int:

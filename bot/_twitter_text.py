@@ -355,4 +355,5 @@ url_finder, ascii_domain_finder = _url_finders(*original_url_regexes)
 _extract_urls.extract_url, _extract_urls.valid_ascii_domain = url_finder, ascii_domain_finder
 parse_tweet = _module.parse_tweet
 extract_urls = _extract_urls.extract_urls
+extract_urls_with_indices = _extract_urls.extract_urls_with_indices
 twitter_text_config = sys.modules["twitter_text.config"].config

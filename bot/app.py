@@ -11,8 +11,12 @@ from dataclasses import dataclass
 from bot import connect, heartbeat, logs
 from bot.allowlist import Allowlist, Fetch, http_fetch
 from bot.config import Config, ConfigError
+from bot.deadline import Deadline
+from bot.destinations import Destination
+from bot.destinations.x import XDestination
+from bot.fanout import Fanout
 from bot.handler import Handler
-from bot.ledger import MemoryStore, Store
+from bot.ledger import MemoryStore, ScopedStore, Store
 from bot.relay import Relay
 from bot.secret_store import SecretStore
 from bot.sweep import Sweep
@@ -66,19 +70,24 @@ def build_app(
         snapshot=config.ip_ranges_snapshot,
         extra_cidrs=config.extra_allowed_cidrs,
     )
-    x = XClient(
-        lambda refresh, deadline: tuple(
-            secrets.get(config.credential_names, refresh=refresh, deadline=deadline)
-        )
-    )
     store = _store(config)
-    rules = ThreadRules.of(config)
-    refusals = RefusalMemory(
-        store, mode=rules.mode, retry_seconds=config.thread_retry_hours * 3600.0, wall_clock=wall_clock
-    )
-    relay = Relay(
-        store, x, rules=rules, refusals=refusals, template=config.tweet_template, wall_clock=wall_clock
-    )
+    relays, stores = {}, {}
+    for name, destination in destinations(config, secrets).items():
+        stores[name] = store if name == "x" else ScopedStore(store, name)  # X's records stay put
+        refusals = RefusalMemory(
+            stores[name],
+            mode=destination.rules.mode,
+            retry_seconds=config.thread_retry_hours * 3600.0,
+            wall_clock=wall_clock,
+        )
+        relays[name] = Relay(
+            stores[name],
+            destination,
+            refusals=refusals,
+            template=config.tweet_template,
+            wall_clock=wall_clock,
+        )
+    relay = Fanout(relays, stores)
     log.info(
         "incident-twitter-bot started",
         extra={
@@ -91,6 +100,7 @@ def build_app(
                 "ledger": f"gs://{config.state_bucket}" if config.state_bucket else "memory",
                 "thread_mode": config.thread_mode,
                 "link_in": config.link_in,
+                "destinations": list(config.destinations),
             }
         },
     )
@@ -108,6 +118,40 @@ def build_app(
         ),
         Sweep(config, store, relay, fetch=fetch, clock=clock, wall_clock=wall_clock),
     )
+
+
+def destinations(config: Config, secrets: SecretStore) -> dict[str, Destination]:
+    """The enabled networks, each with its credentials' reader. X threads and links as
+    THREAD_MODE and LINK_IN say; the others reply (unless THREAD_MODE=off) and always link."""
+    others = ThreadRules("off" if config.thread_mode == "off" else "reply", "every", 0.0, 0.0)
+    names = config.secret_names
+
+    def one(name: str) -> Callable[[bool, Deadline], str]:
+        return lambda refresh, deadline: secrets.get(names[name], refresh=refresh, deadline=deadline)[0]
+
+    def x_credentials(refresh: bool, deadline: Deadline) -> tuple[str, str, str, str]:
+        consumer_key, consumer_secret, token, token_secret = secrets.get(
+            names["x"], refresh=refresh, deadline=deadline
+        )
+        return consumer_key, consumer_secret, token, token_secret
+
+    built: dict[str, Destination] = {}
+    for name in config.destinations:
+        if name == "x":
+            built[name] = XDestination(XClient(x_credentials), ThreadRules.of(config))
+        elif name == "bluesky":
+            from bot.destinations.bluesky import BlueskyDestination
+
+            built[name] = BlueskyDestination(
+                config.bluesky_handle or "", one(name), service=config.bluesky_service, rules=others
+            )
+        else:
+            from bot.destinations.mastodon import MastodonDestination
+
+            built[name] = MastodonDestination(
+                config.mastodon_base_url or "", one(name), visibility=config.mastodon_visibility, rules=others
+            )
+    return built
 
 
 def check_config_template(config: Config) -> None:

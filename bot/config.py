@@ -16,6 +16,8 @@ DEFAULT_SECRET_PREFIX = "getsentryhelp_twitter_"  # noqa: S105 - a name, not a v
 DEFAULT_SNAPSHOT_PATH = Path(__file__).with_name("ip_ranges_snapshot.json")
 TEMPLATE_FIELDS = frozenset({"status", "name", "body", "url"})
 THREAD_MODES = ("reply", "quote", "off")
+DESTINATIONS = ("x", "bluesky", "mastodon")
+MASTODON_VISIBILITIES = ("public", "unlisted", "private", "direct")
 LINK_IN = ("every", "first")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -50,6 +52,11 @@ class Config:
     sweep_grace_seconds: int = 120
     sweep_max_posts: int = 10
     sweep_since: float | None = None  # epoch seconds; overrides the sweep's watermark
+    destinations: tuple[str, ...] = ("x",)
+    bluesky_handle: str | None = None
+    bluesky_service: str = "https://bsky.social"
+    mastodon_base_url: str | None = None
+    mastodon_visibility: str = "public"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
@@ -90,11 +97,34 @@ class Config:
             sweep_grace_seconds=_int(env, "SWEEP_GRACE_SECONDS", 120, minimum=0),
             sweep_max_posts=_int(env, "SWEEP_MAX_POSTS", 10, minimum=1),
             sweep_since=_time(env, "SWEEP_SINCE"),
+            destinations=_destinations(env),
+            bluesky_handle=get("BLUESKY_HANDLE"),
+            bluesky_service=get("BLUESKY_SERVICE") or "https://bsky.social",
+            mastodon_base_url=get("MASTODON_BASE_URL"),
+            mastodon_visibility=_choice(env, "MASTODON_VISIBILITY", MASTODON_VISIBILITIES),
         )
         config._check()
         return config
 
     def _check(self) -> None:
+        if "bluesky" in self.destinations and not self.bluesky_handle:
+            raise ConfigError(
+                "DESTINATIONS includes bluesky, but BLUESKY_HANDLE is not set: set it to the posting "
+                "account's handle, and the app password as the secret "
+                f"{self.secret_prefix}bluesky_app_password."
+            )
+        if "bluesky" in self.destinations and not _is_http_url(self.bluesky_service):
+            raise ConfigError(
+                "BLUESKY_SERVICE must be the account's PDS as an http(s) URL (https://bsky.social)."
+            )
+        if "mastodon" in self.destinations and not (
+            self.mastodon_base_url and _is_http_url(self.mastodon_base_url)
+        ):
+            raise ConfigError(
+                "DESTINATIONS includes mastodon, but MASTODON_BASE_URL is not an http(s) URL: set it to the "
+                "instance (https://mastodon.social), and the access token as the secret "
+                f"{self.secret_prefix}mastodon_access_token."
+            )
         if not _is_http_url(self.ip_ranges_url):
             raise ConfigError("ATLASSIAN_IP_RANGES_URL must be an http(s) URL.")
         if self.page_url and not _is_http_url(self.page_url):
@@ -117,6 +147,17 @@ class Config:
                 )
             if "url" not in names:
                 raise ConfigError("TWEET_TEMPLATE must contain {url}, the link to the incident.")
+
+    @property
+    def secret_names(self) -> dict[str, tuple[str, ...]]:
+        """The Secret Manager secret ids each enabled destination reads."""
+        p = self.secret_prefix
+        every = {
+            "x": self.credential_names,
+            "bluesky": (f"{p}bluesky_app_password",),
+            "mastodon": (f"{p}mastodon_access_token",),
+        }
+        return {name: every[name] for name in self.destinations}
 
     @property
     def credential_names(self) -> tuple[str, str, str, str]:
@@ -148,6 +189,15 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ConfigError(f"{name}={env[name]!r} is not one of: {', '.join(choices)}.")
     return value
+
+
+def _destinations(env: Mapping[str, str]) -> tuple[str, ...]:
+    raw = env.get("DESTINATIONS", "").strip().lower()
+    names = tuple(dict.fromkeys(n.strip() for n in raw.split(",") if n.strip())) or ("x",)
+    unknown = [n for n in names if n not in DESTINATIONS]
+    if unknown:
+        raise ConfigError(f"DESTINATIONS: unknown {unknown}; choose from {', '.join(DESTINATIONS)}.")
+    return names
 
 
 def _thread_mode(env: Mapping[str, str]) -> str:

@@ -14,9 +14,10 @@ from bot.allowlist import Allowlist
 from bot.config import Config
 from bot.deadline import Deadline
 from bot.decide import MAX_BODY_BYTES, Ignore, decide
+from bot.fanout import Fanout
 from bot.ipranges import client_ip
 from bot.logs import trace_context
-from bot.relay import SEVERITY, Relay
+from bot.relay import SEVERITY
 from bot.secret_store import SecretError, SecretStore
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,17 @@ TOKEN_REREAD_SECONDS = 60.0
 # Statuspage gives up at 30 s: every request, catch-up included, is answered within this.
 REQUEST_BUDGET_SECONDS = 20.0
 # The summary line's fields that the answer repeats.
-ANSWERED = ("tweet_id", "thread", "cost_usd", "text", "incident_id", "update_id", "caught_up", "superseded")
+ANSWERED = (
+    "tweet_id",
+    "thread",
+    "cost_usd",
+    "text",
+    "incident_id",
+    "update_id",
+    "caught_up",
+    "superseded",
+    "destinations",
+)
 
 
 class Handler:
@@ -38,7 +49,7 @@ class Handler:
         config: Config,
         allowlist: Allowlist,
         secrets: SecretStore,
-        relay: Relay,
+        relay: Fanout,
         clock: Callable[[], float] = time.monotonic,
         *,
         heartbeat: Callable[[str, float, Deadline], None] | None = None,
@@ -56,7 +67,7 @@ class Handler:
         # secrets, and whether X refuses thread links (the ledger).
         prefetch: list[str] = [config.webhook_token_secret] if config.webhook_token_secret else []
         if not config.dry_run:
-            prefetch += config.credential_names
+            prefetch += [name for names in config.secret_names.values() for name in names]
         self._warmers: list[Callable[[Deadline], None]] = []
         if prefetch:
             self._warmers.append(lambda deadline: secrets.warm(prefetch, deadline))
@@ -127,6 +138,8 @@ class Handler:
             "weighted_length": decision.weighted_length,
         }
         if self._config.dry_run:
+            if self._config.destinations != ("x",):  # each network's text, by its own length rule
+                fields["destinations"] = self._relay.preview(decision)
             return self._answer("dry_run", "DRY_RUN is on; nothing was posted", fields)
         with ThreadPoolExecutor(max_workers=1) as pool:
             if self._heartbeat is not None:  # side by side: the post does not wait for it
@@ -147,6 +160,8 @@ class Handler:
             fields["caught_up"] = delivery.caught_up
         if delivery.superseded:
             fields["superseded"] = delivery.superseded
+        if delivery.destinations:
+            fields["destinations"] = delivery.destinations
         return self._answer(delivery.result, delivery.reason, fields)
 
     def _allowed(self, ip: Any, deadline: Deadline) -> bool:

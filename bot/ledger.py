@@ -64,6 +64,7 @@ class Record:
     thread: str | None = None
     maybe_posted: bool = False
     superseded_by: str | None = None  # the newer update that was out first
+    ref: dict | None = None  # the post's reply reference beyond its id (Bluesky: uri, cid, root)
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -206,6 +207,39 @@ def supersede(store: Store, entry: Entry, by: str, now: float, deadline: Deadlin
         return False
     after = dataclasses.replace(entry.record, state=SUPERSEDED, superseded_by=by)
     return store.replace(after, entry.version, deadline) is not None
+
+
+class ScopedStore:
+    """Another destination's records beside X's, in the same store: update `u` is kept as
+    `<name>/u`, so X's records stay where they always were."""
+
+    def __init__(self, store: Store, name: str) -> None:
+        self._store = store
+        self._prefix = f"{name}/"
+
+    def get(self, update_id: str, deadline: Deadline) -> Entry | None:
+        return self._out(self._store.get(self._prefix + update_id, deadline))
+
+    def create(self, record: Record, deadline: Deadline) -> Entry | None:
+        return self._out(self._store.create(self._in(record), deadline))
+
+    def replace(self, record: Record, version: int, deadline: Deadline) -> Entry | None:
+        return self._out(self._store.replace(self._in(record), version, deadline))
+
+    def read_meta(self, name: str, deadline: Deadline) -> dict | None:
+        return self._store.read_meta(self._prefix.replace("/", "-") + name, deadline)
+
+    def write_meta(self, name: str, data: dict, deadline: Deadline) -> None:
+        self._store.write_meta(self._prefix.replace("/", "-") + name, data, deadline)
+
+    def _in(self, record: Record) -> Record:
+        return dataclasses.replace(record, update_id=self._prefix + record.update_id)
+
+    def _out(self, entry: Entry | None) -> Entry | None:
+        if entry is None:
+            return None
+        update_id = entry.record.update_id.removeprefix(self._prefix)
+        return Entry(dataclasses.replace(entry.record, update_id=update_id), entry.version)
 
 
 class MemoryStore:

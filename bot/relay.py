@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.deadline import Deadline
-from bot.decide import Post, tweet_for
+from bot.decide import Post
+from bot.destinations import Destination, context_of
 from bot.ledger import (
     CALL_DEADLINE_SECONDS,
     DUPLICATE,
@@ -45,16 +46,14 @@ from bot.ledger import (
     take_over,
     why_not,
 )
-from bot.thread import STANDALONE, ThreadRules
+from bot.thread import STANDALONE
 from bot.thread_refusal import RefusalMemory
-from bot.tweet import weight
 from bot.x_client import (
     ATTEMPT_TIMEOUT_SECONDS,
     PARENT_GONE,
     THREAD_REFUSED,
     TOTAL_BUDGET_SECONDS,
     PostOutcome,
-    XClient,
 )
 
 log = logging.getLogger(__name__)
@@ -82,6 +81,7 @@ class Delivery:
     cost_usd: float = 0.0  # X's estimated price of the tweet created, if one was
     caught_up: list[dict[str, Any]] = field(default_factory=list)
     superseded: list[str] = field(default_factory=list)  # older updates now never to be posted
+    destinations: dict[str, Any] | None = None  # each destination's own, when there are several
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,7 @@ class _Sent:
 
     outcome: PostOutcome
     text: str
+    length: int  # as the destination counts it
     parent: str | None
     thread: str
     cost_usd: float
@@ -105,30 +106,42 @@ def _retry_note(record: Record, now: float, in_incident: bool) -> str:
 
 
 class Relay:
+    """One destination's relay: its ledger records, its posts, its threads."""
+
     def __init__(
         self,
         store: Store,
-        x: XClient,
+        destination: Destination,
         *,
-        rules: ThreadRules | None = None,
         refusals: RefusalMemory | None = None,
         template: str | None = None,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
-        self._x = x
-        self._rules = rules or ThreadRules()
+        self._dest = destination
+        self._rules = destination.rules
         self._refusals = refusals or RefusalMemory(
             store, mode=self._rules.mode, retry_seconds=24 * 3600.0, wall_clock=wall_clock
         )
         self._template = template
         self._wall = wall_clock
 
+    def preview(self, post: Post) -> tuple[str, int]:
+        """The text this destination would post for `post` standalone, and its length: for a dry run."""
+        update = None
+        if post.incident is not None:
+            update = next(u for u in post.incident.updates if u.id == post.update_id)
+        return self._text(post, update, True)
+
     def warm(self, deadline: Deadline) -> None:
-        """Learn whether X refuses thread links (the ledger's record of it), once per instance,
-        so a first follow-up does not wait for it; the handler runs this beside the source check."""
+        """Learn what posting needs before the first post, once per instance: whether X refuses
+        thread links (the ledger's record of it), and the destination's own (Mastodon's limits).
+        The handler runs this beside the source check, the sweep at its start."""
         if self._rules.mode != "off":
             self._refusals.in_force(deadline)
+        warm = getattr(self._dest, "warm", None)
+        if warm is not None:
+            warm(deadline)
 
     def deliver(self, post: Post, deadline: Deadline) -> Delivery:
         """Post `post` unless the ledger says it is, or is being, posted; answer by `deadline`.
@@ -182,7 +195,7 @@ class Relay:
             sent.parent,
             sent.thread,
             sent.text,
-            post.weighted_length if sent.text == post.text else weight(sent.text),
+            sent.length,
             sent.cost_usd,
             caught_up,
             superseded,
@@ -292,7 +305,7 @@ class Relay:
         return marked
 
     def _attempt(
-        self, entry: Entry, post: Post, update: Any, parent: str | None, deadline: Deadline
+        self, entry: Entry, post: Post, update: Any, parent: Record | None, deadline: Deadline
     ) -> _Sent:
         """Post a claimed update once, tied to `parent` as THREAD_MODE says; never raises.
 
@@ -304,18 +317,23 @@ class Relay:
         deadline = deadline.within(TOTAL_BUDGET_SECONDS)  # a standalone retry shares it
         note = ""
         if record.maybe_posted and record.text:
-            text, parent, how = record.text, record.parent, record.thread or STANDALONE
+            how = record.thread or STANDALONE
+            if parent is None or parent.tweet_id != record.parent:  # the same parent as before
+                parent = _known_parent(record.parent)
+            text, length = record.text, len(record.text)
         else:
-            how = self._rules.how(parent)
+            how = self._rules.how(parent.tweet_id if parent else None)
             if how != STANDALONE and (refusal := self._refusals.in_force(deadline)):
                 how, note = STANDALONE, f"; standalone: {refusal.describe()}"
-            text = self._text(post, update, self._rules.linked(how))
+            text, length = self._text(post, update, self._rules.linked(how))
         parent = None if how == STANDALONE else parent
-        outcome = self._send(text, how, parent, deadline)
+        context = context_of(post.incident, update, record.update_id, text)
+        outcome = self._send(text, how, parent, deadline, context)
         if outcome.result in (THREAD_REFUSED, PARENT_GONE):
-            refused, refused_parent, refused_how = outcome, parent, how
-            text, how, parent = self._text(post, update, True), STANDALONE, None
-            outcome = self._send(text, how, None, deadline)
+            refused, refused_parent, refused_how = outcome, parent.tweet_id if parent else None, how
+            (text, length), how, parent = self._text(post, update, True), STANDALONE, None
+            context = context_of(post.incident, update, record.update_id, text)
+            outcome = self._send(text, how, None, deadline, context)
             note = f"; standalone: X refused the {refused_how} ({refused.reason})"
             if refused.result == PARENT_GONE:
                 log.warning(
@@ -332,30 +350,34 @@ class Relay:
         created = outcome.result == "posted" and outcome.tweet_id is not None
         cost = self._rules.cost(text) if created else 0.0
         outcome = dataclasses.replace(outcome, reason=outcome.reason + note)
-        return _Sent(outcome, text, parent, how, cost)
+        return _Sent(outcome, text, length, parent.tweet_id if parent else None, how, cost)
 
-    def _send(self, text: str, how: str, parent: str | None, deadline: Deadline) -> PostOutcome:
-        tie = {"reply": {"reply_to": parent}, "quote": {"quote_of": parent}}.get(how, {})
+    def _send(
+        self, text: str, how: str, parent: Record | None, deadline: Deadline, context: Any
+    ) -> PostOutcome:
         try:
-            return self._x.post(text, deadline=deadline, **tie)
+            return self._dest.post(text, how=how, parent=parent, deadline=deadline, context=context)
         except Exception as exc:  # a bug; the request may have been sent
             log.exception("Unexpected error while posting; recorded as an unknown outcome. This is a bug.")
             return PostOutcome("unknown", f"unexpected error while posting ({type(exc).__name__})", None, 1)
 
-    def _text(self, post: Post, update: Any, linked: bool) -> str:
-        """The update's tweet, with or without the incident's link."""
-        if post.incident is None or (linked and update.id == post.update_id):
-            return post.text  # a component change (never threaded), or formatted already
-        return tweet_for(post.incident, update, self._template, link=linked).text
+    def _text(self, post: Post, update: Any, linked: bool) -> tuple[str, int]:
+        """The update's post by the destination's rule, with or without the incident's link."""
+        if post.incident is None:
+            return post.text, post.weighted_length  # a component change: never threaded
+        if linked and update.id == post.update_id and self._dest.name == "x":
+            return post.text, post.weighted_length  # formatted already
+        fitted = self._dest.compose(post.incident, update, self._template, linked=linked)
+        return fitted.text, fitted.length
 
-    def _parent(self, before: list[Any], view: dict[str, Entry]) -> str | None:
-        """The tweet of the newest earlier update posted with a known id: the thread's last tweet."""
+    def _parent(self, before: list[Any], view: dict[str, Entry]) -> Record | None:
+        """The record of the newest earlier update posted with a known id: the thread's last post."""
         if self._rules.mode == "off":
             return None
         for update in reversed(before):
             entry = view.get(update.id)
             if entry and entry.record.state == POSTED and entry.record.tweet_id:
-                return entry.record.tweet_id
+                return entry.record
         return None
 
     def _read(self, updates: list[Any], deadline: Deadline) -> dict[str, Entry]:
@@ -388,6 +410,8 @@ class Relay:
             parent=sent.parent,
             thread=sent.thread,
         )
+        if outcome.ref is not None:
+            after = dataclasses.replace(after, ref=outcome.ref)
         return self._write(entry, after, deadline)
 
     def _write(self, entry: Entry, after: Record, deadline: Deadline) -> Entry:
@@ -401,6 +425,13 @@ class Relay:
                 extra={"json_fields": {"update_id": after.update_id, "tweet_id": after.tweet_id}},
             )
             return Entry(after, -1)
+
+
+def _known_parent(tweet_id: str | None) -> Record | None:
+    """A parent known only by its post id (from a record's earlier attempt)."""
+    if tweet_id is None:
+        return None
+    return Record("", None, POSTED, first_claimed_at=0.0, claimed_at=0.0, tweet_id=tweet_id)
 
 
 def _is_out(entry: Entry | None) -> bool:

@@ -22,11 +22,12 @@ from bot.allowlist import Fetch, http_fetch
 from bot.config import Config
 from bot.deadline import Deadline
 from bot.decide import post_for
+from bot.fanout import Fanout
 from bot.handler import REQUEST_BUDGET_SECONDS, Answer, json_answer
 from bot.ledger import CLAIMED, OUT, SUPERSEDED, Entry, LedgerError, Record, Store, iso, retryable
 from bot.logs import trace_context
 from bot.payload import Incident, IncidentUpdate
-from bot.relay import SEVERITY, Relay
+from bot.relay import SEVERITY
 from bot.statuspage_api import SourceError, fetch_listing
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class _Run:
     would_post: list[dict[str, Any]] = field(default_factory=list)
     posts: int = 0  # X calls, catch-up included, against SWEEP_MAX_POSTS
     stop: str | None = None  # why no further update is handled this run
+    warmed: bool = False  # the relay read what posting needs (refusals, instance limits)
 
     def answer(self, **extra: Any) -> dict[str, Any]:
         answer = {
@@ -77,7 +79,7 @@ class Sweep:
         self,
         config: Config,
         store: Store,
-        relay: Relay,
+        relay: Fanout,
         *,
         fetch: Fetch = http_fetch,
         clock: Callable[[], float] = time.monotonic,
@@ -86,6 +88,8 @@ class Sweep:
         self._config = config
         self._store = store
         self._relay = relay
+        # Each destination's records; an update is settled when every one of them is.
+        self._stores: dict[str, Store] = relay.stores or {"x": store}
         self._fetch = fetch
         self._clock = clock
         self._wall = wall_clock
@@ -184,19 +188,20 @@ class Sweep:
             run.skipped["ledger unavailable"] += len(qualifying)
             return False
         for index, update in enumerate(qualifying):
-            entry = records.get(update.id)
-            record = entry.record if entry else None
-            if record is not None and not retryable(record, now):
-                run.skipped[_why_settled(record)] += 1
-                settled = settled and record.state != CLAIMED
+            # One record per destination (None: that destination never saw the update).
+            found = [records.get((name, update.id)) for name in self._stores]
+            pending = [r for r in found if r is None or retryable(r, now)]
+            if not pending:
+                run.skipped[_why_settled(found[0])] += 1
+                settled = settled and all(r.state != CLAIMED for r in found if r is not None)
                 continue
-            waiting = record is not None and not retry_due(record, now)
+            waiting = any(r is not None and not retry_due(r, now) for r in pending)
             run.stop = run.stop or self._must_stop(run, deadline)
             if waiting or run.stop:
                 # Later updates wait too: posting them first would supersede this one.
                 run.skipped[run.stop or "waiting to retry"] += len(qualifying) - index
                 return False
-            missed = record is None and update.created_at.timestamp() > watching_since
+            missed = all(r is None for r in found) and update.created_at.timestamp() > watching_since
             if not self._hand_over(incident, update, run, now, deadline, dry_run, missed=missed):
                 run.skipped[run.stop or "after a failed update"] += len(qualifying) - index - 1
                 return False
@@ -223,6 +228,9 @@ class Sweep:
             run.would_post.append({**ids, "text": post.text, "missed_by_webhook": missed})
             run.posts += 1
             return True
+        if not run.warmed:  # before the run's first post only: a quiet run reads nothing more
+            run.warmed = True
+            self._relay.warm(deadline.within(REQUEST_BUDGET_SECONDS / 4))
         delivery = self._relay.deliver(post, deadline.within(REQUEST_BUDGET_SECONDS))
         run.posts += (delivery.text is not None) + len(delivery.caught_up)
         fields = {
@@ -266,12 +274,18 @@ class Sweep:
             return "out of time"
         return None
 
-    def _read(self, ids: list[str], deadline: Deadline) -> dict[str, Entry]:
-        if not ids:
+    def _read(self, ids: list[str], deadline: Deadline) -> dict[tuple[str, str], Record]:
+        """Each destination's record of each update, read side by side: {(destination, id): record}."""
+        keys = [(name, update_id) for name in self._stores for update_id in ids]
+        if not keys:
             return {}
-        with ThreadPoolExecutor(max_workers=min(len(ids), 8)) as pool:
-            found = dict(zip(ids, pool.map(lambda i: self._store.get(i, deadline), ids), strict=True))
-        return {k: v for k, v in found.items() if v is not None}
+
+        def read(key: tuple[str, str]) -> Entry | None:
+            return self._stores[key[0]].get(key[1], deadline)
+
+        with ThreadPoolExecutor(max_workers=min(len(keys), 8)) as pool:
+            found = dict(zip(keys, pool.map(read, keys), strict=True))
+        return {k: v.record for k, v in found.items() if v is not None}
 
     def _failed(self, run: _Run, error: str) -> dict[str, Any]:
         log.error(

@@ -73,7 +73,7 @@ def clean(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def _read(field: str) -> str:
+def read_field(field: str) -> str:
     """The field, cleaned; past READ_LIMIT characters, its first READ_LIMIT and `…`."""
     if len(field) <= READ_LIMIT:
         return clean(field)
@@ -93,7 +93,7 @@ def has_url(text: str) -> bool:
 def format_tweet(*, status: str, body: str, url: str, name: str = "", template: str | None = None) -> Tweet:
     """Render the template; if the result is too long for X, shorten the body, then the name."""
     template = template or DEFAULT_TEMPLATE
-    status, body, name = humanize(clean(status)), _read(body), _read(name)
+    status, body, name = humanize(clean(status)), read_field(body), read_field(name)
 
     def render(body_: str, name_: str) -> str:
         text = template.format(status=status, name=name_, body=body_, url=url)

@@ -54,8 +54,9 @@ class PostOutcome:
     # THREAD_REFUSED or PARENT_GONE, with X's message as `reason`.
     result: str
     reason: str
-    tweet_id: str | None = None
+    tweet_id: str | None = None  # the post's id on its network (a tweet id on X)
     attempts: int = 0
+    ref: dict[str, str] | None = None  # what a later post needs to reply to it, beyond its id
 
 
 class XClient:
@@ -121,8 +122,8 @@ class XClient:
                     return PostOutcome(PARENT_GONE if gone else THREAD_REFUSED, _message(exc), None, attempt)
                 return self._refused(exc, attempt)
             # Only transient failures reach here.
-            wait = BACKOFF_SECONDS[min(attempt, len(BACKOFF_SECONDS)) - 1] * random.uniform(1, 1.5)  # noqa: S311 - jitter
-            if attempt >= MAX_ATTEMPTS or deadline.remaining() < wait + 0.5:
+            wait = retry_wait(attempt, deadline)
+            if wait is None:
                 return self._failed(
                     f"X unreachable or failing after {attempt} attempt(s): {type(error).__name__}; "
                     "if it persists, check X's status page (api.x.com)",
@@ -189,6 +190,16 @@ class XClient:
         reason = f"X rate limit reached (429); posting resumes after {reset or 'the reset time'}"
         log.warning(reason, extra={"json_fields": {"reset_at": reset, "headers": headers}})
         return PostOutcome("rate_limited", reason, None, attempts)
+
+
+def retry_wait(attempt: int, deadline: Deadline) -> float | None:
+    """How long to wait before retrying a transient failure after `attempt`, with jitter; None
+    when no retry fits: MAX_ATTEMPTS are spent, or the deadline would pass. Every network's
+    client retries so, within its share of the request's budget."""
+    wait = BACKOFF_SECONDS[min(attempt, len(BACKOFF_SECONDS)) - 1] * random.uniform(1, 1.5)  # noqa: S311 - jitter
+    if attempt >= MAX_ATTEMPTS or deadline.remaining() < wait + 0.5:
+        return None
+    return wait
 
 
 def _never_sent(exc: requests.RequestException) -> bool:

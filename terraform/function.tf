@@ -26,6 +26,9 @@ locals {
     X_LINK_POST_PRICE_USD  = tostring(var.x_link_post_price_usd)
     SWEEP_MAX_POSTS        = tostring(var.sweep_max_posts)
     SWEEP_GRACE_SECONDS    = tostring(var.sweep_grace_seconds)
+    DESTINATIONS           = join(",", var.destinations)
+    BLUESKY_SERVICE        = var.bluesky_service
+    MASTODON_VISIBILITY    = var.mastodon_visibility
     LOG_EXECUTION_ID       = "true"
     # functions-framework's gunicorn threads: one per request the instance is sent at once.
     THREADS = tostring(var.max_instance_request_concurrency)
@@ -37,6 +40,8 @@ locals {
     TWEET_TEMPLATE       = var.tweet_template
     SENTRY_DSN           = var.sentry_dsn
     SWEEP_SINCE          = var.sweep_since
+    BLUESKY_HANDLE       = var.bluesky_handle
+    MASTODON_BASE_URL    = var.mastodon_base_url
   }
 }
 
@@ -106,6 +111,14 @@ resource "google_cloudfunctions2_function" "webhook" {
   }
 
   lifecycle {
+    precondition {
+      condition     = !contains(var.destinations, "bluesky") || var.bluesky_handle != ""
+      error_message = "destinations has bluesky: set bluesky_handle to the posting account's handle."
+    }
+    precondition {
+      condition     = !contains(var.destinations, "mastodon") || var.mastodon_base_url != ""
+      error_message = "destinations has mastodon: set mastodon_base_url to the instance, e.g. https://mastodon.social."
+    }
     precondition {
       condition     = var.thread_updates == null || var.thread_mode == null || var.thread_updates == (coalesce(var.thread_mode, "reply") != "off")
       error_message = "thread_updates contradicts thread_mode: remove thread_updates (thread_mode replaces it; thread_mode = \"off\" is thread_updates = false)."

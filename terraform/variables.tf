@@ -260,3 +260,53 @@ variable "exclude_request_logs" {
   default     = null
   description = "Keep Cloud Run's own request logs of the webhook out of Cloud Logging: they hold the full URL, ?token= included. Default: on while webhook_token_enabled. Costs Cloud Run's per-request latency lines; the function's own summary line stays."
 }
+
+variable "destinations" {
+  type        = list(string)
+  default     = ["x"]
+  description = "Where each update is posted: any of x, bluesky and mastodon. Each needs its credentials as secrets (README, the checklist); bluesky needs bluesky_handle, mastodon needs mastodon_base_url."
+
+  validation {
+    condition     = length(var.destinations) > 0 && alltrue([for d in var.destinations : contains(["x", "bluesky", "mastodon"], d)])
+    error_message = "destinations must list one or more of x, bluesky and mastodon."
+  }
+}
+
+variable "bluesky_handle" {
+  type        = string
+  default     = ""
+  description = "The Bluesky account that posts, e.g. status.example.com; needed when destinations has bluesky."
+}
+
+variable "bluesky_service" {
+  type        = string
+  default     = "https://bsky.social"
+  description = "The Bluesky account's PDS."
+
+  validation {
+    condition     = can(regex("^https?://", var.bluesky_service))
+    error_message = "bluesky_service must be an http(s) URL."
+  }
+}
+
+variable "mastodon_base_url" {
+  type        = string
+  default     = ""
+  description = "The Mastodon instance, e.g. https://mastodon.social; needed when destinations has mastodon."
+
+  validation {
+    condition     = var.mastodon_base_url == "" || can(regex("^https?://", var.mastodon_base_url))
+    error_message = "mastodon_base_url must be empty or an http(s) URL."
+  }
+}
+
+variable "mastodon_visibility" {
+  type        = string
+  default     = "public"
+  description = "The visibility of Mastodon posts: public, unlisted, private or direct."
+
+  validation {
+    condition     = contains(["public", "unlisted", "private", "direct"], var.mastodon_visibility)
+    error_message = "mastodon_visibility must be public, unlisted, private or direct."
+  }
+}

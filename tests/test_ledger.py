@@ -527,9 +527,11 @@ def test_a_late_delivery_of_an_older_update_is_superseded(http, state_bucket) ->
     from bot.x_client import XClient
 
     x = FakeX(http)
+    from bot.destinations.x import XDestination
+
     relay = Relay(
         GcsStore(state_bucket, project="test-project"),
-        XClient(lambda refresh, deadline: tuple(CREDENTIALS.values())),
+        XDestination(XClient(lambda refresh, deadline: tuple(CREDENTIALS.values()))),
     )
     whole = parse_payload(incident(2), PAGE_ID)
     newest = Post("[status] Monitoring: Update number 2.", 40, "incident", "inc1", "upd2", whole)

@@ -369,6 +369,12 @@ def test_preview_cli_prints_the_incidents_thread_and_its_cost() -> None:
     assert lines[1].endswith(link) and link not in lines[4] + lines[7]
     assert lines[3] == "#2 quote of #1, update 2rryghr4qgrh, weighted length 118/280, $0.015"
     assert lines[-1].startswith("-- 3 tweet(s) with THREAD_MODE=quote, LINK_IN=first: about $0.230 ")
+    # Each other destination's posts, by its own length rule.
+    lines = preview(
+        DESTINATIONS="x,bluesky,mastodon", BLUESKY_HANDLE="a.example", MASTODON_BASE_URL="https://m.example"
+    )
+    assert "bluesky #3, update drfcwbnpxnr6, length 145" in lines  # graphemes: the URL counts all 62
+    assert "mastodon #3, update drfcwbnpxnr6, length 106" in lines  # a URL counts 23, as on X
     lines = preview(THREAD_MODE="off", LINK_IN="first", X_LINK_POST_PRICE_USD="0.25")
     assert [line.split(",")[0] for line in lines[0:9:3]] == [f"#{n} standalone" for n in (1, 2, 3)]
     assert lines[-1].startswith("-- 3 tweet(s) with THREAD_MODE=off, LINK_IN=first: about $0.750 ")

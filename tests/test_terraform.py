@@ -120,6 +120,8 @@ def test_the_deployed_environment_starts_the_function() -> None:
     def value(expression: str) -> str:
         if expression == "${google_storage_bucket.state.name}":
             return "proj-incident-twitter-bot-state"
+        if expression == '${join(",", var.destinations)}':
+            return ",".join(TF["variable"]["destinations"]["default"])
         if expression == "${local.thread_mode}":  # neither thread_mode nor thread_updates set
             assert LOCALS["thread_mode"] == (
                 '${coalesce(var.thread_mode, var.thread_updates == false ? "off" : "reply")}'
@@ -172,9 +174,7 @@ def test_every_secret_the_code_reads_is_created_and_granted() -> None:
         LOCALS["x_secret_ids"]
         == '${[for suffix in local.x_secret_suffixes : "${var.secret_prefix}${suffix}"]}'
     )
-    assert LOCALS["secret_ids"] == (
-        "${concat(local.x_secret_ids, var.webhook_token_enabled ? [local.token_secret_id] : [])}"
-    )
+    assert "local.destination_secret_ids[name]" in LOCALS["secret_ids"]
     assert LOCALS["optional_environment"]["WEBHOOK_TOKEN_SECRET"] == (
         '${var.webhook_token_enabled ? local.token_secret_id : ""}'
     )
@@ -185,6 +185,46 @@ def test_every_secret_the_code_reads_is_created_and_granted() -> None:
     assert grant["for_each"] == "${google_secret_manager_secret.function}"
     assert grant["role"] == "roles/secretmanager.secretAccessor"
     assert grant["member"] == "${google_service_account.function.member}"
+
+
+@pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not on PATH")
+@pytest.mark.parametrize("destinations", [["x"], ["x", "bluesky", "mastodon"], ["mastodon"]])
+def test_terraform_creates_exactly_the_secrets_the_enabled_destinations_read(destinations, tmp_path) -> None:
+    """secrets.tf's locals, evaluated by `terraform console`, against Config.secret_names."""
+    text = (TERRAFORM / "secrets.tf").read_text()
+    (tmp_path / "locals.tf").write_text(text[: text.index('resource "google_secret_manager_secret"')])
+    (tmp_path / "variables.tf").write_text(
+        'variable "secret_prefix" { type = string }\nvariable "webhook_token_enabled" { type = bool }\n'
+        'variable "destinations" { type = list(string) }\n'
+    )
+    result = subprocess.run(
+        [
+            "terraform",
+            "console",
+            "-var",
+            "secret_prefix=PRE_",
+            "-var",
+            "webhook_token_enabled=true",
+            "-var",
+            f"destinations={json.dumps(destinations)}",
+        ],
+        cwd=tmp_path,
+        input="jsonencode(local.secret_ids)",
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    created = json.loads(json.loads(result.stdout.strip().splitlines()[-1]))
+    env = {
+        "STATUSPAGE_PAGE_ID": "p",
+        "SECRET_PREFIX": "PRE_",
+        "DESTINATIONS": ",".join(destinations),
+        "BLUESKY_HANDLE": "h",
+        "MASTODON_BASE_URL": "https://m.example",
+    }
+    read = [name for names in Config.from_env(env).secret_names.values() for name in names]
+    assert created == [*read, "PRE_statuspage_webhook_token"]
 
 
 def test_no_secret_value_is_managed_by_terraform() -> None:

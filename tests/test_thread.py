@@ -343,6 +343,7 @@ def test_any_thread_is_valid_and_only_follow_ups_lack_the_link(updates, mode, li
     quotes. Every update is posted exactly once; every tweet sent is valid; a tweet lacks the
     incident's link only when it is a reply or quote under LINK_IN=first."""
     from bot.decide import Post, tweet_for
+    from bot.destinations.x import XDestination
     from bot.payload import parse_payload
     from bot.relay import Relay
     from bot.thread import ThreadRules
@@ -357,8 +358,9 @@ def test_any_thread_is_valid_and_only_follow_ups_lack_the_link(updates, mode, li
         x = FakeX(http)
         relay = Relay(
             MemoryStore(),
-            XClient(lambda refresh, deadline: tuple(CREDENTIALS.values())),
-            rules=ThreadRules(mode, link_in),
+            XDestination(
+                XClient(lambda refresh, deadline: tuple(CREDENTIALS.values())), ThreadRules(mode, link_in)
+            ),
         )
         for n, update in enumerate(whole.ordered_updates(), 1):
             if n == refused_from:
