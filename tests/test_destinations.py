@@ -477,3 +477,20 @@ def test_a_cut_falls_between_graphemes_whatever_the_measure(unit: str) -> None:
         body = fitted.text.removesuffix(" https://x.example/a").removesuffix("…")
         assert len(fitted.text) <= limit
         assert set(regex.findall(r"\X", body)) <= {whole}, (limit, body)
+
+
+def test_a_component_change_on_bluesky_links_the_status_page(networks) -> None:
+    client = networks.make_client(
+        STATE_BUCKET=networks.bucket,
+        POST_COMPONENT_UPDATES="true",
+        STATUSPAGE_URL="https://status.example.com",
+        **ALL,
+    )
+    from conftest import load_fixture
+
+    answer = post(client, load_fixture("component.json")).get_json()
+    assert answer["destinations"]["bluesky"]["result"] == "posted"
+    record = networks.bluesky.records[0]["record"]
+    (facet,) = record["facets"]
+    link = record["text"].encode()[facet["index"]["byteStart"] : facet["index"]["byteEnd"]]
+    assert link == b"https://status.example.com"

@@ -47,8 +47,10 @@ class Destination(Protocol):
 def context_of(
     incident: Incident | None, update: IncidentUpdate | None, update_id: str, text: str
 ) -> Context:
-    """The post's context; a component change (no incident) has only its text."""
+    """The post's context; a component change (no incident) has only its text, which ends with
+    the status page's link."""
     if incident is None or update is None:
-        return Context(update_id, None, "", text)
+        last = text.rsplit(" ", 1)[-1]
+        return Context(update_id, last if last.startswith(("https://", "http://")) else None, "", text)
     link = incident.shortlink if incident.shortlink in text else None
     return Context(update_id, link, incident.name, f"{humanize(update.status)}: {update.body}"[:300])
