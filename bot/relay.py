@@ -320,7 +320,7 @@ class Relay:
             how = record.thread or STANDALONE
             if parent is None or parent.tweet_id != record.parent:  # the same parent as before
                 parent = _known_parent(record.parent)
-            text, length = record.text, len(record.text)
+            text, length = record.text, self._dest.measure(record.text)
         else:
             how = self._rules.how(parent.tweet_id if parent else None)
             if how != STANDALONE and (refusal := self._refusals.in_force(deadline)):

@@ -37,6 +37,9 @@ class Destination(Protocol):
     ) -> Fitted:
         """The update's post by this network's length rule; TemplateError if none fits."""
 
+    def measure(self, text: str) -> int:
+        """The text's length as this network counts it."""
+
     def post(
         self, text: str, *, how: str, parent: Record | None, deadline: Deadline, context: Context
     ) -> PostOutcome:

@@ -73,6 +73,9 @@ class BlueskyDestination:
             also=fits_bytes,
         )
 
+    def measure(self, text: str) -> int:
+        return graphemes(text)
+
     def post(
         self, text: str, *, how: str, parent: Record | None, deadline: Deadline, context: Context
     ) -> PostOutcome:

@@ -77,6 +77,9 @@ class MastodonDestination:
             limit=limit,
         )
 
+    def measure(self, text: str) -> int:
+        return mastodon_length(text, (self._limits or (DEFAULT_MAX_CHARACTERS, DEFAULT_URL_LENGTH))[1])
+
     def warm(self, deadline: Deadline) -> None:
         """Read the instance's limit and URL length (/api/v2/instance) once per instance; if they
         cannot be read, Mastodon's defaults (500 and 23) hold."""

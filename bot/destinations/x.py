@@ -9,6 +9,7 @@ from bot.fit import Fitted
 from bot.ledger import Record
 from bot.payload import Incident, IncidentUpdate
 from bot.thread import QUOTE, REPLY, ThreadRules
+from bot.tweet import weight
 from bot.x_client import PostOutcome, XClient
 
 
@@ -24,6 +25,9 @@ class XDestination:
     ) -> Fitted:
         tweet = tweet_for(incident, update, template, link=linked)
         return Fitted(tweet.text, tweet.weighted_length, tweet.shortened)
+
+    def measure(self, text: str) -> int:
+        return weight(text)
 
     def post(
         self, text: str, *, how: str, parent: Record | None, deadline: Deadline, context: Context
