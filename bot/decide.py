@@ -68,10 +68,14 @@ def tweet_for(
     Without `link`, `{url}` renders empty: a follow-up under LINK_IN=first, whose body gets
     the room.
     """
-    return format_tweet(
-        status=update.status,
-        body=update.body,
-        name=incident.name,
-        url=incident.shortlink if link else "",
-        template=template,
-    )
+    return format_tweet(**fields_of(incident, update, link=link), template=template)
+
+
+def fields_of(incident: Incident, update: IncidentUpdate, *, link: bool) -> dict[str, str]:
+    """The template's fields for an update, on any network; `{url}` empty without `link`."""
+    return {
+        "status": update.status,
+        "body": update.body,
+        "name": incident.name,
+        "url": incident.shortlink if link else "",
+    }

@@ -9,14 +9,11 @@ measured by twitter-text.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.tweet import ELLIPSIS, WORD_WINDOW, TemplateError, clean, humanize, read_field
-
-DEFAULT_TEMPLATE = "[status] {status}: {body} {url}"
+from bot.tweet import DEFAULT_TEMPLATE, ELLIPSIS, WORD_WINDOW, TemplateError, read_field, renderer
 
 
 @functools.cache
@@ -54,11 +51,8 @@ def fit_post(
     """Render the template; if `measure` exceeds `limit` (or `also` refuses), shorten the body,
     then the name. Raise TemplateError when nothing fits."""
     template = template or DEFAULT_TEMPLATE
-    status, body, name = humanize(clean(status)), read_field(body), read_field(name)
-
-    def render(body_: str, name_: str) -> str:
-        text = template.format(status=status, name=name_, body=body_, url=url)
-        return re.sub(r" {2,}", " ", text).strip()
+    render = renderer(template, status=status, url=url)
+    body, name = read_field(body), read_field(name)
 
     def fits(text: str) -> bool:
         return bool(text) and measure(text) <= limit and also(text)

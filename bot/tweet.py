@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot._twitter_text import extract_urls, parse_tweet, twitter_text_config
@@ -90,16 +91,23 @@ def has_url(text: str) -> bool:
     return bool(extract_urls(text))
 
 
+def renderer(template: str, *, status: str, url: str) -> Callable[[str, str], str]:
+    """render(body, name): the template with the status humanized and the link, for any
+    network; an empty field leaves no double space behind."""
+    status = humanize(clean(status))
+
+    def render(body: str, name: str) -> str:
+        text = template.format(status=status, name=name, body=body, url=url)
+        return re.sub(r" {2,}", " ", text).strip()
+
+    return render
+
+
 def format_tweet(*, status: str, body: str, url: str, name: str = "", template: str | None = None) -> Tweet:
     """Render the template; if the result is too long for X, shorten the body, then the name."""
     template = template or DEFAULT_TEMPLATE
-    status, body, name = humanize(clean(status)), read_field(body), read_field(name)
-
-    def render(body_: str, name_: str) -> str:
-        text = template.format(status=status, name=name_, body=body_, url=url)
-        # An empty field must not leave a double space behind.
-        return re.sub(r" {2,}", " ", text).strip()
-
+    render = renderer(template, status=status, url=url)
+    body, name = read_field(body), read_field(name)
     text = render(body, name)
     parsed = parse_tweet(text)  # X's counting is the costly step: once, on the common path
     if parsed.valid:

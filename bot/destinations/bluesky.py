@@ -8,6 +8,7 @@ kept, the SDK refreshes it before it expires, and an expired one is refreshed on
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.deadline import Deadline, DeadlineExceededError
+from bot.decide import fields_of
 from bot.destinations import Context
 from bot.fit import Fitted, fit_post, graphemes
 from bot.ledger import Record
@@ -63,10 +65,7 @@ class BlueskyDestination:
         self, incident: Incident, update: IncidentUpdate, template: str | None, *, linked: bool
     ) -> Fitted:
         return fit_post(
-            status=update.status,
-            body=update.body,
-            name=incident.name,
-            url=incident.shortlink if linked else "",
+            **fields_of(incident, update, link=linked),
             template=template,
             measure=graphemes,
             limit=MAX_GRAPHEMES,
@@ -204,6 +203,7 @@ def _timeout(deadline: Deadline) -> tuple[float, float, float, float]:
     return connect, read, read, connect
 
 
+@functools.cache
 def _request_class() -> type:
     from atproto_client.request import Request
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.deadline import Deadline, DeadlineExceededError
+from bot.decide import fields_of
 from bot.destinations import Context
 from bot.fit import Fitted, fit_post, graphemes
 from bot.ledger import Record
@@ -66,19 +67,19 @@ class MastodonDestination:
     def compose(
         self, incident: Incident, update: IncidentUpdate, template: str | None, *, linked: bool
     ) -> Fitted:
-        limit, url_length = self._limits or (DEFAULT_MAX_CHARACTERS, DEFAULT_URL_LENGTH)
         return fit_post(
-            status=update.status,
-            body=update.body,
-            name=incident.name,
-            url=incident.shortlink if linked else "",
+            **fields_of(incident, update, link=linked),
             template=template,
-            measure=lambda text: mastodon_length(text, url_length),
-            limit=limit,
+            measure=self.measure,
+            limit=self._current_limits()[0],
         )
 
     def measure(self, text: str) -> int:
-        return mastodon_length(text, (self._limits or (DEFAULT_MAX_CHARACTERS, DEFAULT_URL_LENGTH))[1])
+        return mastodon_length(text, self._current_limits()[1])
+
+    def _current_limits(self) -> tuple[int, int]:
+        """The instance's (limit, URL length) once warm() read them; Mastodon's defaults until then."""
+        return self._limits or (DEFAULT_MAX_CHARACTERS, DEFAULT_URL_LENGTH)
 
     def warm(self, deadline: Deadline) -> None:
         """Read the instance's limit and URL length (/api/v2/instance) once per instance; if they
